@@ -1,0 +1,1 @@
+"""The labgrader pytest plugin (filled in by the check-run work)."""
