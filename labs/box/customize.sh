@@ -19,7 +19,9 @@ Name=eth0
 [Network]
 DHCP=ipv4
 [DHCPv4]
+ClientIdentifier=mac
 UseHostname=false
+UseDNS=false
 NET
 in_root systemctl enable systemd-networkd.service
 # The lab's resolver is written by the first provisioner; until then fail fast rather than time out.

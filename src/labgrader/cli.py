@@ -1,0 +1,153 @@
+"""`labgrader`: the lab lifecycle as a command line (list, show, validate, box, up, status, ssh, halt, down)."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, box, scenario
+from .errors import LabgraderError
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EPILOG = """\
+typical session:
+  labgrader list                          the scenarios, one per activity of the référentiel
+  labgrader up bloc1-integration          build the box if needed, then the lab's machines
+  labgrader ssh bloc1-integration client1 work on a machine as the candidate
+  labgrader status bloc1-integration      machines, addresses, services answering
+  labgrader down bloc1-integration        remove every container, network and state of the lab
+
+exit codes: 0 success, 2 bad input or host set-up, 3 the lab could not be built or reached."""
+
+
+def _progress(message: str, started: float = time.monotonic()) -> None:
+    console.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim] {message}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    table = Table("scenario", "activity", "title", "profiles", title="Scenarios")
+    for sid in scenario.scenario_ids():
+        s = scenario.load(sid)
+        table.add_row(s.id, s.activity, s.title, ", ".join(s.profiles))
+    out.print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    s = scenario.load(args.scenario)
+    out.print(f"[bold]{s.id}[/bold] — {s.activity} — {s.title}\n")
+    out.print(s.brief)
+    for name, profile in s.profiles.items():
+        table = Table("machine", "role", "address", title=f"profile {name} ({profile.provider})")
+        for m in profile.machines:
+            table.add_row(m.name, m.role, str(m.address))
+        out.print(table)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    ids = [args.scenario] if args.scenario else scenario.scenario_ids()
+    for sid in ids:
+        s = scenario.load(sid)
+        out.print(f"{s.id}: valid ({s.activity}, {sum(len(p.machines) for p in s.profiles.values())} machines)")
+    return 0
+
+
+def cmd_box(args: argparse.Namespace) -> int:
+    built = box.ensure(_progress)
+    out.print(f"{built.name} ({built.path})")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from . import lab
+    the_lab = lab.open_lab(args.scenario, args.profile)
+    lab.up(the_lab, _progress)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import lab
+    the_lab = lab.open_lab(args.scenario, args.profile)
+    rows = lab.status(the_lab)
+    table = Table("machine", "role", "address", "state", "answers", title=f"lab {the_lab.id} ({the_lab.profile})")
+    for row in rows:
+        table.add_row(*row.values())
+    out.print(table)
+    return 0 if all(row["state"] == "RUNNING" for row in rows) else 1
+
+
+def cmd_halt(args: argparse.Namespace) -> int:
+    from . import lab
+    lab.halt(lab.open_lab(args.scenario, args.profile), _progress)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from . import lab
+    lab.down(lab.open_lab(args.scenario, args.profile), _progress)
+    return 0
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    from . import lab
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv = lab.ssh_argv(lab.open_lab(args.scenario), args.machine, command)
+    if not command:
+        os.execvp(argv[0], argv)  # an interactive shell: hand the terminal over
+    return subprocess.run(argv).returncode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labgrader", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Build the practice labs of the TIIMS certification and check what a candidate did in them.")
+    parser.add_argument("--version", action="version", version=f"labgrader {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, handler, help_text: str, *, lab: bool = True, profile: bool = True):
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        if lab:
+            sub.add_argument("scenario", metavar="SCENARIO", help="scenario id, e.g. bloc1-integration (see `list`)")
+        if lab and profile:
+            sub.add_argument("--profile", help="machine profile of the scenario (default: embedded, or the one up)")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    verb("list", cmd_list, "list the scenarios", lab=False)
+    verb("show", cmd_show, "show a scenario's brief and machines", profile=False)
+    v = verb("validate", cmd_validate, "check scenario files against their schema", lab=False)
+    v.add_argument("scenario", nargs="?", metavar="SCENARIO", help="one scenario (default: all)")
+    b = verb("box", cmd_box, "build (if its cache is cold) and add the embedded provider's Vagrant box", lab=False)
+    b.add_argument("action", choices=["build"], help="build")
+    verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
+    verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
+    verb("halt", cmd_halt, "stop the lab's machines, keeping them for a fast `up`")
+    verb("down", cmd_down, "remove the lab entirely: containers, namespace, bridge, DHCP, state (idempotent)")
+    s = verb("ssh", cmd_ssh, "open a shell on a machine, or run one command and return its exit code", profile=False)
+    s.add_argument("machine", metavar="MACHINE", help="machine name, e.g. client1")
+    s.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="a command to run instead of a shell")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LabgraderError as exc:
+        console.print(f"labgrader: error: {exc}", markup=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("labgrader: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The inventory: how to reach each machine of a running lab. Checks know the lab only through it.
+
+`labgrader up` writes one (`.labgrader/labs/<scenario>/inventory.yml`); an evaluator writes one by hand for a
+candidate's own VMs (see docs/inventory.md). Credentials are never inline: a field holds a reference,
+`{secret: NAME}` (looked up in `secrets_file`) or `{env: VARIABLE}`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import box, paths, roles
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+SECRETS_FILE = "secrets.yml"
+TRANSPORTS = ("ssh", "ldaps", "zabbix_api", "winrm", "glpi_api")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    secret: str | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SecretRef":
+        if (self.secret is None) == (self.env is None):
+            raise ValueError("give exactly one of 'secret' (a name in secrets_file) or 'env' (a variable)")
+        return self
+
+
+class SshTransport(Strict):
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str
+    key_file: str | None = None
+    password: SecretRef | None = None
+
+
+class LdapsTransport(Strict):
+    port: int = Field(default=636, ge=1, le=65535)
+    user: str
+    password: SecretRef
+    tls_verify: bool = True
+    ca_file: str | None = None
+
+
+class ZabbixTransport(Strict):
+    url: str = Field(pattern=r"^https?://")
+    user: str
+    password: SecretRef | None = None
+    token: SecretRef | None = None
+    tls_verify: bool = True
+
+
+class Transports(Strict):
+    ssh: SshTransport | None = None
+    ldaps: LdapsTransport | None = None
+    zabbix_api: ZabbixTransport | None = None
+
+
+class Host(Strict):
+    address: str
+    role: str | None = None
+    transports: Transports
+
+
+class DomainInfo(Strict):
+    realm: str
+    name: str
+    netbios: str
+    base_dn: str
+
+
+class Inventory(Strict):
+    scenario: str | None = None
+    profile: str | None = None
+    network_namespace: str | None = None
+    secrets_file: str | None = None
+    domain: DomainInfo | None = None
+    hosts: dict[str, Host] = Field(min_length=1)
+
+    # Set by `load`, not read from the file.
+    source: str = Field(default="", exclude=True)
+
+    def secret(self, ref: SecretRef, field: str) -> str:
+        """Resolve a credential reference; the value is never echoed in an error."""
+        if ref.env is not None:
+            value = os.environ.get(ref.env)
+            if value is None:
+                raise InputError(f"environment variable {ref.env} is not set", path=self.source, field=field)
+            return value
+        values = self._secrets(field)
+        if ref.secret not in values:
+            raise InputError(f"secret '{ref.secret}' is not in {self.secrets_file}", path=self.source, field=field)
+        return str(values[ref.secret])
+
+    def all_secrets(self) -> list[str]:
+        """Every secret value this inventory can reach: what reports must never contain."""
+        found = [str(v) for v in self._secrets("secrets_file").values()] if self.secrets_file else []
+        for name, host in self.hosts.items():
+            for kind in TRANSPORTS:
+                transport = getattr(host.transports, kind, None)
+                for attr in ("password", "token"):
+                    ref = getattr(transport, attr, None) if transport else None
+                    if ref is not None and ref.env and os.environ.get(ref.env):
+                        found.append(os.environ[ref.env])
+        return [value for value in found if value]
+
+    def _secrets(self, field: str) -> dict[str, Any]:
+        if not self.secrets_file:
+            raise InputError("a {secret: …} reference needs 'secrets_file'", path=self.source, field=field)
+        path = Path(self.source).parent / self.secrets_file
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise InputError(f"cannot read the secrets file: {exc.strerror}", path=paths.display(path)) from None
+        except yaml.YAMLError:
+            raise InputError("the secrets file is not valid YAML", path=paths.display(path)) from None
+        if not isinstance(values, dict):
+            raise InputError("expected a mapping of secret names to values", path=paths.display(path))
+        return values
+
+
+def load(path: Path) -> Inventory:
+    shown = paths.display(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the inventory: {exc.strerror}", path=shown) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or 'syntax error'}", path=shown,
+                         field=f"line {mark.line + 1}" if mark else None) from None
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping with a 'hosts' field at the top level", path=shown)
+    try:
+        parsed = Inventory.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"])
+        message = {"extra_forbidden": "unknown field", "missing": "required field is missing"}.get(
+            first["type"], first["msg"].removeprefix("Value error, "))
+        if first["type"] == "extra_forbidden" and first["loc"][-2:-1] == ("transports",):
+            message = f"unknown transport (known: {', '.join(Transports.model_fields)})"
+        raise InputError(message, path=shown, field=field) from None
+    return parsed.model_copy(update={"source": str(Path(path).resolve())})
+
+
+# --- written by `labgrader up` ----------------------------------------------------------------------------------
+
+def write_secrets(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        yaml.safe_dump(values, handle, allow_unicode=True)
+
+
+def ssh_key(state: Path) -> Path:
+    """A private copy of Vagrant's insecure key: ssh refuses a key file others can read."""
+    key = state / "vagrant_insecure_key"
+    if not key.is_file():
+        state.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(box.vagrant_key(), key)
+        key.chmod(0o600)
+    return key
+
+
+def write_for_lab(lab: "Lab") -> Path:
+    domain = lab.scenario.lab.domain
+    fields = {"realm": domain.realm, "domain": domain.name, "netbios": domain.netbios}
+    key = ssh_key(paths.state_dir())
+    hosts = {}
+    for machine in lab.machines:
+        role = roles.load(machine.role)
+        transports = {}
+        for kind, template in role.transports.items():
+            values = _fill(template, {**fields, "address": str(machine.address)})
+            if kind == "ssh":  # the embedded provider's machines all take Vagrant's key
+                values = {"port": 22, "user": "vagrant", "key_file": str(key), **values}
+            transports[kind] = values
+        hosts[machine.name] = {"address": str(machine.address), "role": machine.role, "transports": transports}
+    document = {
+        "scenario": lab.id, "profile": lab.profile, "network_namespace": lab.namespace,
+        "secrets_file": SECRETS_FILE,
+        "domain": {"realm": domain.realm, "name": domain.name, "netbios": domain.netbios, "base_dn": domain.base_dn},
+        "hosts": hosts,
+    }
+    path = lab.dir / "inventory.yml"
+    header = "# Written by `labgrader up`. Credentials are references into secrets.yml (root only).\n"
+    path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _fill(template: Any, fields: dict[str, str]) -> Any:
+    if isinstance(template, str):
+        return template.format(**fields)
+    if isinstance(template, dict):
+        return {k: _fill(v, fields) for k, v in template.items()}
+    return template

@@ -1,0 +1,323 @@
+"""A lab's lifecycle on the embedded provider: up, status, halt, down, ssh.
+
+`up` turns a scenario profile into a plan (plan.json, read by the Vagrantfile), makes the lab's network
+namespace, runs `vagrant up` for every machine in parallel inside it, waits until each role answers, and
+writes the inventory that checks use. A failed first `up` removes what it built; logs are kept.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import vagrant
+
+from . import box, inventory, netns, paths, roles
+from .errors import HostSetupError, InputError, LabError
+from .scenario import Scenario
+from .scenario import load as load_scenario
+
+Report = Callable[[str], None]
+READY_TIMEOUT_S = 180
+
+
+@dataclass(frozen=True)
+class Lab:
+    scenario: Scenario
+    profile: str
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    @property
+    def namespace(self) -> str:
+        return f"lg-{self.id}"[:64]
+
+    @property
+    def dir(self) -> Path:
+        return paths.lab_dir(self.id)
+
+    @property
+    def log_dir(self) -> Path:
+        return paths.state_dir() / "logs" / self.id
+
+    @property
+    def machines(self):
+        return self.scenario.profile(self.profile).machines
+
+    def container(self, machine: str) -> str:
+        return f"lg-{self.id}-{machine}"
+
+    def mac(self, machine: str) -> str:
+        digest = hashlib.sha256(f"{self.id}/{machine}".encode()).hexdigest()
+        return "02:" + ":".join(digest[i:i + 2] for i in range(0, 10, 2))
+
+    def network(self) -> netns.LabNetwork:
+        dcs = [m for m in self.machines if m.role == "samba-dc"]
+        zones = ((self.scenario.lab.domain.name, str(dcs[0].address)),) if dcs else ()
+        return netns.LabNetwork(
+            namespace=self.namespace, cidr=self.scenario.lab.network.cidr, state_dir=self.dir,
+            reservations=tuple((self.mac(m.name), str(m.address), m.name) for m in self.machines),
+            forward_zones=zones)
+
+
+def open_lab(scenario_id: str, profile: str | None = None) -> Lab:
+    scenario = load_scenario(scenario_id)
+    chosen = profile or _planned_profile(scenario_id) or "embedded"
+    provider = scenario.profile(chosen).provider
+    if provider != "lxc":
+        raise InputError(f"profile '{chosen}' uses the {provider} provider; this version brings up lxc profiles only",
+                         field="--profile")
+    return Lab(scenario, chosen)
+
+
+def _planned_profile(scenario_id: str) -> str | None:
+    plan_file = paths.lab_dir(scenario_id) / "plan.json"
+    return json.loads(plan_file.read_text())["profile"] if plan_file.is_file() else None
+
+
+def check_host() -> None:
+    if os.geteuid() != 0:
+        raise HostSetupError("the embedded lab needs root (network namespaces, privileged containers)")
+    needs = {"lxc-start": "lxc", "vagrant": "vagrant", "dnsmasq": "dnsmasq-base", "ip": "iproute2", "sudo": "sudo"}
+    for command, package in needs.items():
+        if shutil.which(command) is None:
+            raise HostSetupError(f"{package} is not installed on this host ({command} not found); "
+                                 "run the README's set-up command (scripts/install)")
+    if not list(Path("/usr/share/rubygems-integration/all/gems").glob("vagrant-lxc-*")):
+        raise HostSetupError("the vagrant-lxc plugin is not installed (Debian package vagrant-lxc)")
+
+
+@contextmanager
+def locked(lab: Lab) -> Iterator[None]:
+    """One lifecycle operation per lab at a time: two `up`s racing would fight over the same containers."""
+    lab.dir.mkdir(parents=True, exist_ok=True)
+    with (lab.dir.parent / f"{lab.id}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another labgrader command is working on the lab {lab.id}; wait for it") from None
+        yield
+
+
+# --- the plan the Vagrantfile reads -------------------------------------------------------------------------
+
+def plan(lab: Lab, box_name: str) -> tuple[dict, dict]:
+    """(plan, provisioning secrets by machine): what Vagrant needs, secrets kept in a separate root-only file."""
+    scenario, domain = lab.scenario, lab.scenario.lab.domain
+    dc = next((m for m in lab.machines if m.role == "samba-dc"), None)
+    hosts = ";".join(f"{m.address} {m.name}.{domain.name} {m.name}" for m in lab.machines)
+    env = {"LAB_SCENARIO": lab.id, "LAB_NETWORK": str(scenario.lab.network.cidr),
+           "LAB_GATEWAY": str(scenario.lab.network.gateway), "LAB_REALM": domain.realm, "LAB_DOMAIN": domain.name,
+           "LAB_NETBIOS": domain.netbios, "LAB_DC_ADDRESS": str(dc.address) if dc else "", "LAB_HOSTS": hosts}
+    values = scenario.secrets()
+    seed = scenario.seed.model_dump(mode="json")
+    for user, model in zip(seed["users"], scenario.seed.users):
+        user["password"] = model.password.get_secret_value()
+    machines, secrets = [], {}
+    for m in lab.machines:
+        role = roles.load(m.role)
+        machines.append({"name": m.name, "role": m.role, "address": str(m.address), "mac": lab.mac(m.name),
+                         "container": lab.container(m.name), "memory_mb": m.memory_mb,
+                         "scripts": role.script_paths(),
+                         "env": {"LAB_MACHINE": m.name, "LAB_ROLE": m.role, "LAB_ADDRESS": str(m.address)}})
+        secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
+        if role.provision_seed:
+            secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
+    document = {"scenario": lab.id, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,
+                "namespace": lab.namespace, "env": env, "machines": machines}
+    return document, secrets
+
+
+def _write_private(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=False)
+
+
+def _vagrant(lab: Lab, log_name: str) -> vagrant.Vagrant:
+    """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
+    lab.log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_SCENARIO=lab.id,
+               LABGRADER_PROFILE=lab.profile, LABGRADER_STATE=str(paths.state_dir().resolve()),
+               VAGRANT_DEFAULT_PROVIDER="lxc", VAGRANT_CHECKPOINT_DISABLE="1",
+               VAGRANT_BOX_UPDATE_CHECK_DISABLE="1", VAGRANT_NO_COLOR="1")
+    log_cm = vagrant.make_file_cm(str(lab.log_dir / log_name), mode="a")
+    handle = vagrant.Vagrant(root=str(paths.project_root()), env=env, out_cm=log_cm, err_cm=log_cm)
+    wrapper = netns.write_wrapper(lab.namespace, lab.dir / "bin" / "vagrant", shutil.which("vagrant") or "vagrant")
+    handle._vagrant_exe = str(wrapper)  # python-vagrant has no public way to prefix the command
+    return handle
+
+
+# --- lifecycle ------------------------------------------------------------------------------------------------
+
+def container_states(lab: Lab) -> dict[str, str]:
+    """Machine name -> RUNNING / STOPPED / ABSENT, asked of lxc inside the namespace (fast, no Vagrant)."""
+    states = {}
+    for m in lab.machines:
+        name = lab.container(m.name)
+        if not (Path("/var/lib/lxc") / name / "config").is_file():
+            states[m.name] = "ABSENT"
+        elif not netns.exists(lab.namespace):
+            states[m.name] = "STOPPED"
+        else:
+            out = subprocess.run(netns.argv(lab.namespace, ["lxc-info", "-n", name, "-s", "-H"]),
+                                 capture_output=True, text=True)
+            states[m.name] = out.stdout.strip() or "UNKNOWN"
+    return states
+
+
+def up(lab: Lab, report: Report) -> bool:
+    """Bring the lab up; True if anything changed. Idempotent on a running lab."""
+    check_host()
+    with locked(lab):
+        states = container_states(lab)
+        fresh = all(state == "ABSENT" for state in states.values())
+        if (lab.dir / "inventory.yml").is_file() and all(s == "RUNNING" for s in states.values()):
+            report(f"lab {lab.id} is already up: nothing to do")
+            return False
+        try:
+            _up(lab, report, fresh)
+        except BaseException:
+            if fresh:
+                report(f"up failed: removing what it built (logs kept in {paths.display(lab.log_dir)})")
+                _down(lab, lambda _: None)
+            raise
+        return True
+
+
+def _up(lab: Lab, report: Report, fresh: bool) -> None:
+    started = time.monotonic()
+    the_box = box.ensure(report)
+    document, secrets = plan(lab, the_box.name)
+    _write_private(lab.dir / "plan.json", document)
+    _write_private(lab.dir / "secrets.json", secrets)
+    inventory.write_secrets(lab.dir / inventory.SECRETS_FILE, lab.scenario.secrets())
+    (paths.state_dir() / "current").write_text(lab.id + "\n")
+    netns.ensure(lab.network())
+    report(f"network {lab.namespace}: bridge {netns.BRIDGE} at {lab.scenario.lab.network.gateway}, DHCP and DNS")
+    verb = "creating and provisioning" if fresh else "starting"
+    report(f"machines: {verb} {', '.join(m.name for m in lab.machines)} in parallel "
+           f"(logs: {paths.display(lab.log_dir)})")
+
+    def bring_up(name: str) -> float:
+        began = time.monotonic()
+        try:
+            _vagrant(lab, f"{name}.log").up(vm_name=name, provider="lxc")
+        except subprocess.CalledProcessError:
+            raise LabError(f"vagrant up {name} failed (log: {paths.display(lab.log_dir / (name + '.log'))})") from None
+        return time.monotonic() - began
+
+    with ThreadPoolExecutor(max_workers=len(lab.machines)) as pool:
+        futures = {m.name: pool.submit(bring_up, m.name) for m in lab.machines}
+        for name, future in futures.items():
+            report(f"  {name}: up in {future.result():.1f} s")
+    wait_ready(lab, report)
+    path = inventory.write_for_lab(lab)
+    report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
+
+
+def wait_ready(lab: Lab, report: Report, timeout: float = READY_TIMEOUT_S) -> None:
+    probes = [(m, probe) for m in lab.machines for probe in roles.load(m.role).ready]
+
+    def probe_all() -> None:
+        deadline = time.monotonic() + timeout
+        for machine, probe in probes:
+            while not _tcp_open(str(machine.address), probe.tcp):
+                if time.monotonic() > deadline:
+                    raise LabError(f"{machine.name}: {probe.what} (port {probe.tcp}) did not answer within "
+                                   f"{timeout:.0f} s (logs: {paths.display(lab.log_dir)})")
+                time.sleep(0.25)
+            report(f"  {machine.name}: {probe.what} answers")
+
+    netns.run_inside(lab.namespace, probe_all)
+
+
+def _tcp_open(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def status(lab: Lab) -> list[dict]:
+    states = container_states(lab)
+    rows = []
+    probes = {m.name: roles.load(m.role).ready for m in lab.machines}
+
+    def answers(m) -> str:
+        if states[m.name] != "RUNNING":
+            return "-"
+        return ", ".join(f"{p.what} {'yes' if _tcp_open(str(m.address), p.tcp) else 'no'}" for p in probes[m.name])
+
+    reach = (netns.run_inside(lab.namespace, lambda: {m.name: answers(m) for m in lab.machines})
+             if netns.exists(lab.namespace) else {m.name: "-" for m in lab.machines})
+    for m in lab.machines:
+        rows.append({"machine": m.name, "role": m.role, "address": str(m.address), "state": states[m.name],
+                     "answers": reach[m.name]})
+    return rows
+
+
+def halt(lab: Lab, report: Report) -> None:
+    check_host()
+    with locked(lab):
+        if not (lab.dir / "plan.json").is_file():
+            report(f"lab {lab.id} is not up")
+            return
+        _vagrant(lab, "halt.log").halt()
+        report(f"lab {lab.id} halted; `labgrader up {lab.id}` starts it again")
+
+
+def down(lab: Lab, report: Report) -> None:
+    check_host()
+    with locked(lab):
+        _down(lab, report)
+
+
+def _down(lab: Lab, report: Report) -> None:
+    """Remove every trace of the lab: containers, namespace (bridge, dnsmasq), state. Idempotent."""
+    if (lab.dir / "plan.json").is_file() and netns.exists(lab.namespace):
+        try:
+            _vagrant(lab, "down.log").destroy()
+        except subprocess.CalledProcessError:
+            report("vagrant destroy failed; removing the containers directly")
+    for m in lab.machines:  # whatever Vagrant lost track of
+        name = lab.container(m.name)
+        if (Path("/var/lib/lxc") / name).exists():
+            run = (lambda cmd: netns.argv(lab.namespace, cmd)) if netns.exists(lab.namespace) else (lambda cmd: cmd)
+            subprocess.run(run(["lxc-stop", "-k", "-n", name]), capture_output=True)
+            subprocess.run(run(["lxc-destroy", "-f", "-n", name]), capture_output=True)
+            shutil.rmtree(Path("/var/lib/lxc") / name, ignore_errors=True)
+    netns.destroy(lab.network())
+    shutil.rmtree(lab.dir, ignore_errors=True)
+    current = paths.state_dir() / "current"
+    if current.is_file() and current.read_text().strip() == lab.id:
+        current.unlink()
+    report(f"lab {lab.id} is down")
+
+
+def ssh_argv(lab: Lab, machine: str, command: list[str]) -> list[str]:
+    """The ssh command line that reaches a machine from inside the lab's namespace."""
+    names = [m.name for m in lab.machines]
+    if machine not in names:
+        raise InputError(f"no machine '{machine}' in {lab.id} (machines: {', '.join(names)})", field="MACHINE")
+    if not netns.exists(lab.namespace):
+        raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
+    address = next(str(m.address) for m in lab.machines if m.name == machine)
+    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               "-i", str(box.vagrant_key())]
+    return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
+            f"vagrant@{address}", *command]

@@ -1,0 +1,48 @@
+"""Where things live: the project tree (scenarios, labs, Vagrantfile), per-lab state, and the box cache."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import HostSetupError
+
+
+def project_root() -> Path:
+    """The checkout holding scenarios/, labs/ and the Vagrantfile (LABGRADER_ROOT overrides)."""
+    candidates = [os.environ.get("LABGRADER_ROOT"), Path(__file__).resolve().parents[2], Path.cwd()]
+    for candidate in filter(None, candidates):
+        root = Path(candidate)
+        if (root / "Vagrantfile").is_file() and (root / "scenarios").is_dir():
+            return root
+    raise HostSetupError("cannot find the labgrader project tree (Vagrantfile, scenarios/); set LABGRADER_ROOT")
+
+
+def scenarios_dir() -> Path:
+    return project_root() / "scenarios"
+
+
+def roles_dir() -> Path:
+    return project_root() / "labs" / "roles"
+
+
+def state_dir() -> Path:
+    """Per-machine lab state: `.labgrader/` in the project tree unless LABGRADER_STATE says otherwise."""
+    return Path(os.environ.get("LABGRADER_STATE") or project_root() / ".labgrader")
+
+
+def lab_dir(scenario_id: str) -> Path:
+    return state_dir() / "labs" / scenario_id
+
+
+def box_cache_dir() -> Path:
+    """Boxes are expensive: keep them outside the checkout so fresh clones (CI) reuse them."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labgrader" / "boxes"
+    return Path(os.environ.get("LABGRADER_BOX_CACHE") or default)
+
+
+def display(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,54 @@
+"""Machine roles are data: `labs/roles/<role>/role.yaml` says which scripts provision the role, which secrets
+they receive, how checks reach it (transports) and when it is ready."""
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import paths
+from .errors import InputError
+
+
+class ReadyProbe(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tcp: int = Field(ge=1, le=65535)
+    what: str
+
+
+class Role(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = ""
+    description: str
+    scripts: tuple[str, ...]
+    provision_secrets: dict[str, str] = {}
+    provision_seed: bool = False
+    transports: dict[str, dict[str, Any]]
+    ready: tuple[ReadyProbe, ...] = ()
+
+    @property
+    def directory(self) -> Path:
+        return paths.roles_dir() / self.name
+
+    def script_paths(self) -> list[str]:
+        """Provisioning scripts relative to the project root, the common one first (the Vagrantfile's view)."""
+        root = paths.project_root()
+        return [str((paths.roles_dir() / "common.sh").relative_to(root))] + [
+            str((self.directory / script).relative_to(root)) for script in self.scripts]
+
+
+@cache
+def load(name: str) -> Role:
+    path = paths.roles_dir() / name / "role.yaml"
+    try:
+        role = Role.model_validate({**yaml.safe_load(path.read_text()), "name": name})
+    except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise InputError(f"invalid role definition: {detail}", path=paths.display(path)) from None
+    for script in role.scripts:
+        if not (role.directory / script).is_file():
+            raise InputError(f"script '{script}' does not exist", path=paths.display(path), field="scripts")
+    return role

@@ -1,0 +1,223 @@
+"""Scenarios are data: one YAML file per activity under `scenarios/`. This module is their schema and loader.
+
+Loading never raises anything but `InputError`, whose one-line message names the file and the field
+(`scenarios/x.yaml: profiles.embedded.machines[1].role: unknown role 'foo' (known: …)`).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from . import paths
+from .errors import InputError
+
+NAME = r"^[a-z][a-z0-9-]{0,30}$"
+SCENARIO_ID = r"^bloc[1-3]-[a-z][a-z0-9-]*$"
+ACTIVITY_ID = r"^A[1-3]\.[1-9]$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Network(Strict):
+    cidr: ipaddress.IPv4Network = Field(description="the lab's subnet; the host side of its bridge is the first address")
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Address:
+        return next(self.cidr.hosts())
+
+
+class Domain(Strict):
+    realm: str = Field(pattern=r"^[A-Z0-9][A-Z0-9.-]+\.[A-Z]{2,}$", description="Kerberos realm, upper case")
+    netbios: str = Field(pattern=r"^[A-Z][A-Z0-9-]{0,14}$")
+    admin_password: SecretStr
+
+    @property
+    def name(self) -> str:
+        return self.realm.lower()
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={part}" for part in self.name.split("."))
+
+
+class Zabbix(Strict):
+    admin_password: SecretStr
+
+
+class User(Strict):
+    username: str = Field(pattern=r"^[a-z][a-z0-9._-]{0,19}$")
+    given_name: str
+    surname: str
+    ou: str = Field(description="OU path from the domain root, outermost first, e.g. 'Durand/Comptabilite'")
+    password: SecretStr
+    enabled: bool = True
+
+
+class Group(Strict):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_ -]{0,63}$")
+    ou: str
+    members: tuple[str, ...] = Field(default=(), description="users or groups (nesting allowed)")
+
+
+class Seed(Strict):
+    ous: tuple[str, ...] = ()
+    groups: tuple[Group, ...] = ()
+    users: tuple[User, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "Seed":
+        ous = set(self.ous)
+        for kind, items in (("users", self.users), ("groups", self.groups)):
+            for index, item in enumerate(items):
+                if item.ou not in ous:
+                    raise ValueError(f"{kind}[{index}].ou: '{item.ou}' is not one of seed.ous")
+        for ou in self.ous:
+            parent = ou.rpartition("/")[0]
+            if parent and parent not in ous:
+                raise ValueError(f"ous: '{ou}' needs its parent '{parent}' listed first")
+        known = {u.username for u in self.users} | {g.name for g in self.groups}
+        for index, group in enumerate(self.groups):
+            for member in group.members:
+                if member not in known:
+                    raise ValueError(f"groups[{index}].members: '{member}' is neither a seeded user nor group")
+        return self
+
+
+class Machine(Strict):
+    name: str = Field(pattern=NAME)
+    role: str
+    address: ipaddress.IPv4Address
+    memory_mb: int = Field(default=1024, ge=128, le=16384)
+
+
+class Profile(Strict):
+    provider: Literal["lxc", "virtualbox", "hyperv", "libvirt"]
+    machines: tuple[Machine, ...] = Field(min_length=1)
+
+    @field_validator("machines")
+    @classmethod
+    def _unique(cls, machines: tuple[Machine, ...]) -> tuple[Machine, ...]:
+        for attr in ("name", "address"):
+            seen = [getattr(m, attr) for m in machines]
+            dupes = sorted({str(v) for v in seen if seen.count(v) > 1})
+            if dupes:
+                raise ValueError(f"{attr} used twice: {', '.join(dupes)}")
+        return machines
+
+
+class Lab(Strict):
+    network: Network
+    domain: Domain
+    zabbix: Zabbix | None = None
+
+
+class Scenario(Strict):
+    id: str = Field(pattern=SCENARIO_ID)
+    activity: str = Field(pattern=ACTIVITY_ID)
+    title: str
+    brief: str
+    lab: Lab
+    seed: Seed = Seed()
+    profiles: dict[str, Profile] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _machines_fit_the_network(self) -> "Scenario":
+        net = self.lab.network
+        for pname, profile in self.profiles.items():
+            for index, machine in enumerate(profile.machines):
+                where = f"profiles.{pname}.machines[{index}].address"
+                if machine.address not in net.cidr or machine.address in (net.gateway, net.cidr.broadcast_address):
+                    raise ValueError(f"{where}: {machine.address} is not a usable host address of {net.cidr} "
+                                     f"(the first one, {net.gateway}, is the lab's gateway)")
+        return self
+
+    def profile(self, name: str) -> Profile:
+        if name not in self.profiles:
+            raise InputError(f"no profile '{name}' (this scenario has: {', '.join(self.profiles)})",
+                             path=paths.display(scenario_file(self.id)), field="profiles")
+        return self.profiles[name]
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret of the scenario by reference name: what inventories point at and reports redact."""
+        found = {"domain_admin_password": self.lab.domain.admin_password.get_secret_value()}
+        if self.lab.zabbix:
+            found["zabbix_admin_password"] = self.lab.zabbix.admin_password.get_secret_value()
+        for user in self.seed.users:
+            found[f"user_password:{user.username}"] = user.password.get_secret_value()
+        return found
+
+
+def known_roles() -> list[str]:
+    return sorted(p.parent.name for p in paths.roles_dir().glob("*/role.yaml"))
+
+
+def scenario_file(scenario_id: str) -> Path:
+    return paths.scenarios_dir() / f"{scenario_id}.yaml"
+
+
+def scenario_ids() -> list[str]:
+    return sorted(p.stem for p in paths.scenarios_dir().glob("*.yaml"))
+
+
+def load(scenario_id: str) -> Scenario:
+    path = scenario_file(scenario_id)
+    if not re.match(SCENARIO_ID, scenario_id) or not path.is_file():
+        known = ", ".join(scenario_ids()) or "none"
+        raise InputError(f"unknown scenario '{scenario_id}' (known: {known})")
+    return load_file(path)
+
+
+def load_file(path: Path) -> Scenario:
+    shown = paths.display(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"not valid YAML: {problem}", path=shown, field=where) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=shown) from None
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping of scenario fields at the top level", path=shown)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        message, field = _first_error(exc)
+        raise InputError(message, path=shown, field=field) from None
+    if scenario.id != path.stem:
+        raise InputError(f"'{scenario.id}' does not match the file name '{path.stem}'", path=shown, field="id")
+    roles = known_roles()
+    for pname, profile in scenario.profiles.items():
+        for index, machine in enumerate(profile.machines):
+            if machine.role not in roles:
+                raise InputError(f"unknown role '{machine.role}' (known: {', '.join(roles)})", path=shown,
+                                 field=f"profiles.{pname}.machines[{index}].role")
+    return scenario
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "required field is missing"
+    elif "input" in first and first["type"].endswith("_type"):
+        message += f" (got {type(first['input']).__name__})"
+    # A model-level rule reports its own sub-field in front of the message ("users[0].ou: …").
+    sub = re.match(r"^([\w\[\].]+): (.*)$", message)
+    if sub:
+        field = f"{field}.{sub.group(1)}" if field else sub.group(1)
+        message = sub.group(2)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return message + more, field
