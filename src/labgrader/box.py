@@ -5,6 +5,7 @@ A warm cache is never rebuilt: the same recipe gives the same key, whatever the 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -23,7 +24,8 @@ from .errors import HostSetupError, LabError
 
 # Bump when the way a box is assembled changes, so old caches are not taken for new ones.
 BUILD_FORMAT = "1"
-RECIPE_FILES = ("embedded.yaml", "customize.sh", "lxc-template", "lxc-config")
+ROOTFS_RECIPE = ("embedded.yaml", "customize.sh")
+BOX_RECIPE = ("lxc-template", "lxc-config")
 APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 VAGRANT_KEYS = Path("/usr/share/rubygems-integration/all/gems")  # Debian ships Vagrant's insecure key pair here
 
@@ -52,16 +54,29 @@ def recipe_dir() -> Path:
     return paths.project_root() / "labs" / "box"
 
 
-def recipe_key() -> str:
+def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256(BUILD_FORMAT.encode())
-    for name in RECIPE_FILES:
-        digest.update(name.encode() + b"\0" + (recipe_dir() / name).read_bytes() + b"\0")
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()[:16]
+
+
+def rootfs_key() -> str:
+    """The expensive part (mmdebstrap): depends on the package list and the customize hook only."""
+    return _digest(*((recipe_dir() / name).read_bytes() for name in ROOTFS_RECIPE))
+
+
+def recipe_key() -> str:
+    return _digest(rootfs_key().encode(), *((recipe_dir() / name).read_bytes() for name in BOX_RECIPE))
 
 
 def cached() -> Box:
     key = recipe_key()
     return Box(key, paths.box_cache_dir() / key / "embedded.box")
+
+
+def rootfs_archive() -> Path:
+    return paths.box_cache_dir() / f"rootfs-{rootfs_key()}" / "rootfs.tar.zst"
 
 
 def ensure(report: Report = lambda _: None) -> Box:
@@ -74,7 +89,7 @@ def ensure(report: Report = lambda _: None) -> Box:
     if not _added_to_vagrant(box):
         report(f"box {box.key}: adding to Vagrant")
         result = subprocess.run(["vagrant", "box", "add", "--force", "--name", box.name, "--provider", "lxc",
-                                 str(box.path)], capture_output=True, text=True)
+                                 str(box.path)], capture_output=True, text=True, cwd="/")
         if result.returncode != 0:
             raise LabError(f"vagrant box add failed: {_last_line(result.stderr or result.stdout)}")
     return box
@@ -86,45 +101,60 @@ def _added_to_vagrant(box: Box) -> bool:
 
 
 def build(box: Box, report: Report) -> None:
+    if os.geteuid() != 0:
+        raise HostSetupError("building the box needs root (mmdebstrap --mode=root)")
+    rootfs = rootfs_archive()
+    if rootfs.is_file():
+        report(f"box {box.key}: root file system {rootfs.parent.name} cached")
+    else:
+        build_rootfs(rootfs, report)
+    box.path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"provider": "lxc", "version": "1.0.0", "built-on": time.strftime("%Y-%m-%d"), "recipe": box.key}
+    partial = box.path.with_suffix(".partial")
+    with tarfile.open(partial, "w") as out:
+        info = tarfile.TarInfo("metadata.json")
+        payload = json.dumps(metadata).encode()
+        info.size = len(payload)
+        out.addfile(info, io.BytesIO(payload))
+        # vagrant-lxc wants this name; the box's own lxc-template lets tar detect that it is zstd.
+        out.add(rootfs, arcname="rootfs.tar.gz")
+        for name in BOX_RECIPE:
+            out.add(recipe_dir() / name, arcname=name)
+    partial.rename(box.path)  # atomic: a half-written box is never taken for a cached one
+    report(f"box {box.key}: packaged")
+
+
+def build_rootfs(target: Path, report: Report) -> None:
     for tool in ("mmdebstrap", "zstd"):
         if shutil.which(tool) is None:
             raise HostSetupError(f"{tool} is not installed; run the README's set-up command (scripts/install)")
-    if os.geteuid() != 0:
-        raise HostSetupError("building the box needs root (mmdebstrap --mode=root)")
     recipe = yaml.safe_load((recipe_dir() / "embedded.yaml").read_text())
     packages = [pkg for group in recipe["packages"].values() for pkg in group]
-    box.path.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=box.path.parent, prefix="build-") as tmp:
+    log = target.parent / "build.log"
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix="build-") as tmp:
         work = Path(tmp)
-        log = box.path.parent / "build.log"
-        report(f"box {box.key}: mmdebstrap, {len(packages)} packages (log: {log})")
-        env = dict(os.environ, VAGRANT_PUBKEY=str(vagrant_key("vagrant.pub")), DISABLED_UNITS=" ".join(recipe["disabled_units"]))
+        report(f"root file system {target.parent.name}: mmdebstrap, {len(packages)} packages and their "
+               f"dependencies (a few minutes; log: {log})")
+        env = dict(os.environ, VAGRANT_PUBKEY=str(vagrant_key("vagrant.pub")),
+                   DISABLED_UNITS=" ".join(recipe["disabled_units"]))
         command = ["mmdebstrap", "--mode=root", f"--variant={recipe['variant']}", f"--include={','.join(packages)}",
                    f"--customize-hook={recipe_dir() / 'customize.sh'} \"$1\"", recipe["suite"],
                    str(work / "rootfs"), str(APT_SOURCES)]
         with log.open("w") as out:
             if subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode != 0:
                 raise LabError(f"box build failed: {_last_line(log.read_text())} (log: {log})")
-        report(f"box {box.key}: compressing the root file system")
-        # vagrant-lxc wants this name; the box's own lxc-template lets tar detect that it is zstd.
-        with (work / "rootfs.tar.gz").open("wb") as archive:
+        report(f"root file system {target.parent.name}: compressing")
+        partial = target.with_suffix(".partial")
+        with partial.open("wb") as archive:
             tar = subprocess.Popen(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(work),
                                     "-cf", "-", "./rootfs"], stdout=subprocess.PIPE)
             zstd = subprocess.run(["zstd", "-q", "-T0", "-3"], stdin=tar.stdout, stdout=archive)
             if tar.wait() != 0 or zstd.returncode != 0:
                 raise LabError("box build failed while compressing the root file system")
-        shutil.rmtree(work / "rootfs")
-        metadata = {"provider": "lxc", "version": "1.0.0", "built-on": time.strftime("%Y-%m-%d"), "recipe": box.key}
-        (work / "metadata.json").write_text(json.dumps(metadata))
-        for name in ("lxc-template", "lxc-config"):
-            shutil.copy(recipe_dir() / name, work / name)
-        partial = box.path.with_suffix(".partial")
-        with tarfile.open(partial, "w") as out:
-            for name in ("metadata.json", "rootfs.tar.gz", "lxc-template", "lxc-config"):
-                out.add(work / name, arcname=name)
-        partial.rename(box.path)  # atomic: a half-written box is never taken for a cached one
-    report(f"box {box.key}: built in {time.monotonic() - started:.0f} s")
+        partial.rename(target)
+    report(f"root file system {target.parent.name}: built in {time.monotonic() - started:.0f} s")
 
 
 def _last_line(text: str) -> str:

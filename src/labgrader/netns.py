@@ -136,9 +136,14 @@ def argv(namespace: str, command: list[str]) -> list[str]:
 def write_wrapper(namespace: str, path: Path, executable: str) -> Path:
     """A small executable that runs `executable` inside the namespace (python-vagrant wants one path)."""
     command = " ".join(_shell_quote(a) for a in argv(namespace, [executable]))
+    text = f'#!/bin/sh\nexec {command} "$@"\n'
+    if path.is_file() and path.read_text() == text:
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
-    path.chmod(0o755)
+    partial = path.with_name(f".{path.name}.{threading.get_ident()}")
+    partial.write_text(text)
+    partial.chmod(0o755)
+    partial.rename(path)  # atomic: a parallel caller never executes a half-written file
     return path
 
 

@@ -161,6 +161,7 @@ def test_junit_parses_with_the_right_counts(full, tmp_path):
     assert len(suites) == 1
     suite = suites[0]
     assert suite.get("name") == "bloc1-integration"
+    assert suite.get("timestamp") == "2025-11-29T08:00:00"  # 09:00+01:00, zone-less UTC as the schema wants
     counts = {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")}
     assert counts == {"tests": "5", "failures": "1", "errors": "1", "skipped": "1"}
     cases = suite.findall("testcase")

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Wait for the Zabbix API, then replace the default Admin password with the scenario's (LAB_ZABBIX_ADMIN_PASSWORD).
 
-Plain urllib: the container has no pip. Zabbix 6.0 API: user.login takes `username`; changing one's own
-password with user.update needs `current_passwd`."""
+Plain urllib: the container has no pip. Zabbix 6.0's user.update takes `passwd` alone; from 6.2 on, changing
+one's own password also needs `current_passwd`, so that form is the fallback."""
 import json
 import os
 import time
@@ -41,5 +41,8 @@ except RuntimeError:
     print(f"Zabbix API {version}: Admin password already set")
     raise SystemExit(0)
 admin = call("user.get", {"filter": {"username": "Admin"}, "output": ["userid"]}, token)[0]
-call("user.update", {"userid": admin["userid"], "current_passwd": "zabbix", "passwd": new_password}, token)
+try:
+    call("user.update", {"userid": admin["userid"], "passwd": new_password}, token)
+except RuntimeError:
+    call("user.update", {"userid": admin["userid"], "current_passwd": "zabbix", "passwd": new_password}, token)
 print(f"Zabbix API {version}: Admin password set")

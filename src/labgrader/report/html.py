@@ -108,7 +108,7 @@ footer{color:#4a4f57;font-size:.9rem;padding-bottom:2rem}
 
 
 def _e(value: object) -> str:
-    return str(value)
+    return html.escape(xml_safe(value), quote=True)
 
 
 def _when(stamp: str) -> str:

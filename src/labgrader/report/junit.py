@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 
 # Characters XML 1.0 forbids even when escaped (terminal escapes, NULs in command output).
 # ElementTree writes them as they are and the file then fails to parse, so they are replaced.
@@ -22,6 +23,17 @@ def evidence_text(check: dict) -> str:
         lines.append(f"[{item['host']}] {item['action']}")
         lines.extend(f"    {line}" for line in str(item["detail"]).splitlines() or [""])
     return "\n".join(lines)
+
+
+def _timestamp(stamp: str) -> dict[str, str]:
+    """JUnit's schema wants a zone-less ISO date: the start in UTC, or nothing if it is not a date."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return {}
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return {"timestamp": moment.isoformat(timespec="seconds")}
 
 
 def _time(seconds: float) -> str:
@@ -45,7 +57,7 @@ def render_junit(report: dict) -> bytes:
     }
 
     root = ET.Element("testsuites", attributes)
-    suite = ET.SubElement(root, "testsuite", {**attributes, "timestamp": xml_safe(report["started_at"])})
+    suite = ET.SubElement(root, "testsuite", {**attributes, **_timestamp(report["started_at"])})
     properties = ET.SubElement(suite, "properties")
     for key in ("activity", "activity_title", "candidate", "started_at", "finished_at"):
         ET.SubElement(properties, "property", {"name": key, "value": xml_safe(report.get(key, ""))})
