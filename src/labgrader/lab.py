@@ -290,6 +290,9 @@ def down(lab: Lab, report: Report) -> None:
 def _down(lab: Lab, report: Report) -> None:
     """Remove every trace of the lab: containers, namespace (bridge, dnsmasq), state. Idempotent."""
     if (lab.dir / "plan.json").is_file() and netns.exists(lab.namespace):
+        for m in lab.machines:  # they are thrown away: no need for a clean shutdown (≈ 8 s per machine)
+            subprocess.run(netns.argv(lab.namespace, ["lxc-stop", "-k", "-n", lab.container(m.name)]),
+                           capture_output=True)
         try:
             _vagrant(lab, "down.log").destroy()
         except subprocess.CalledProcessError:
@@ -318,6 +321,6 @@ def ssh_argv(lab: Lab, machine: str, command: list[str]) -> list[str]:
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
     address = next(str(m.address) for m in lab.machines if m.name == machine)
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-i", str(box.vagrant_key())]
+               "-i", str(inventory.ssh_key(paths.state_dir()))]
     return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
             f"vagrant@{address}", *command]
