@@ -18,14 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
-
-import vagrant
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import box, inventory, netns, paths, roles
 from .errors import HostSetupError, InputError, LabError
 from .scenario import Scenario
 from .scenario import load as load_scenario
+
+if TYPE_CHECKING:
+    import vagrant
 
 Report = Callable[[str], None]
 READY_TIMEOUT_S = 180
@@ -147,8 +148,10 @@ def _write_private(path: Path, data: dict) -> None:
         json.dump(data, handle, indent=1, ensure_ascii=False)
 
 
-def _vagrant(lab: Lab, log_name: str) -> vagrant.Vagrant:
+def _vagrant(lab: Lab, log_name: str) -> "vagrant.Vagrant":
     """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
+    import vagrant  # imported here: it warns on import when Vagrant is missing, which check_host reports better
+
     lab.log_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_SCENARIO=lab.id,
                LABGRADER_PROFILE=lab.profile, LABGRADER_STATE=str(paths.state_dir().resolve()),

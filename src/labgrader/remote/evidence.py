@@ -1,0 +1,54 @@
+"""Evidence of what was asked of which host, and the redaction every piece of it goes through."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+MAX_DETAIL = 1500
+REDACTED = "«redacted»"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    host: str
+    action: str
+    detail: str
+
+
+@dataclass
+class Recorder:
+    """Collects evidence in call order; `mark()`/`since()` let a caller take one check's share."""
+    secrets: tuple[str, ...] = ()
+    entries: list[Evidence] = field(default_factory=list)
+    connections: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = tuple(sorted({s for s in self.secrets if s}, key=len, reverse=True))
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        self.secrets = tuple(sorted(set(self.secrets) | {v for v in values if v}, key=len, reverse=True))
+
+    def redact(self, text: object) -> str:
+        text = str(text)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def record(self, host: str, action: str, detail: object) -> Evidence:
+        detail = self.redact(detail)
+        if len(detail) > MAX_DETAIL:
+            detail = detail[:MAX_DETAIL] + f"… ({len(detail) - MAX_DETAIL} more characters)"
+        entry = Evidence(host, self.redact(action), detail)
+        self.entries.append(entry)
+        return entry
+
+    def opened(self, host: str, protocol: str) -> None:
+        self.connections[(host, protocol)] += 1
+
+    def mark(self) -> int:
+        return len(self.entries)
+
+    def since(self, mark: int) -> tuple[Evidence, ...]:
+        return tuple(self.entries[mark:])

@@ -1,0 +1,155 @@
+"""Active Directory over LDAPS with ldap3: users, computers, groups (nested membership), OUs, GPOs and links.
+
+Simple bind over LDAPS (636): Samba refuses simple binds on 389 without TLS, and ldap3's NTLM bind is refused
+by Samba; Windows AD accepts the same LDAPS bind."""
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass
+from functools import cached_property
+
+import ldap3
+from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPSocketOpenError
+
+from .evidence import Recorder
+from .ssh import HostUnreachable
+
+# AD's "in chain" matching rule: membership through any depth of nested groups.
+IN_CHAIN = "1.2.840.113556.1.4.1941"
+ACCOUNTDISABLE = 0x2
+TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Entry:
+    dn: str
+    attributes: dict
+
+    def first(self, name: str, default=None):
+        value = self.attributes.get(name)
+        if isinstance(value, list):
+            return value[0] if value else default
+        return default if value in (None, "") else value
+
+
+def ou_dn(path: str, base_dn: str) -> str:
+    """'Durand/Postes' -> 'OU=Postes,OU=Durand,<base>': the scenario's notation to LDAP's."""
+    return ",".join([f"OU={part}" for part in reversed(path.split("/"))] + [base_dn])
+
+
+def escape(value: str) -> str:
+    return ldap3.utils.conv.escape_filter_chars(value)
+
+
+class Directory:
+    def __init__(self, name: str, address: str, *, user: str, password: str, base_dn: str, port: int = 636,
+                 tls_verify: bool = True, ca_file: str | None = None, recorder: Recorder):
+        self.name, self.address, self.port, self.bind_user, self.base_dn = name, address, port, user, base_dn
+        self._password, self._tls_verify, self._ca_file, self.recorder = password, tls_verify, ca_file, recorder
+
+    def _server(self) -> ldap3.Server:
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED if self._tls_verify else ssl.CERT_NONE,
+                        ca_certs_file=self._ca_file)
+        return ldap3.Server(self.address, port=self.port, use_ssl=True, tls=tls, get_info=ldap3.NONE,
+                            connect_timeout=TIMEOUT_S)
+
+    @cached_property
+    def connection(self) -> ldap3.Connection:
+        try:
+            conn = ldap3.Connection(self._server(), user=self.bind_user, password=self._password, auto_bind=True,
+                                    receive_timeout=TIMEOUT_S, raise_exceptions=False)
+        except LDAPSocketOpenError as exc:
+            self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"unreachable: {exc}")
+            raise HostUnreachable(f"{self.name} ({self.address}:{self.port}) does not answer over LDAPS: {exc}") from None
+        except LDAPBindError as exc:
+            self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"refused: {exc}")
+            raise HostUnreachable(f"{self.name}: LDAPS bind as {self.bind_user} refused: {exc}") from None
+        self.recorder.opened(self.name, "ldaps")
+        self.recorder.record(self.name, f"ldaps bind {self.bind_user}", "bound")
+        return conn
+
+    def bind_as(self, user: str, password: str) -> bool:
+        """Whether a bind with these credentials succeeds (a separate, short-lived connection)."""
+        conn = ldap3.Connection(self._server(), user=user or None, password=password or None,
+                                receive_timeout=TIMEOUT_S, raise_exceptions=False)
+        try:
+            accepted = bool(conn.bind())
+            self.recorder.record(self.name, f"ldaps bind {user or '(anonymous)'}",
+                                 "accepted" if accepted else f"refused: {conn.result.get('description')}")
+            return accepted
+        except LDAPException as exc:
+            self.recorder.record(self.name, f"ldaps bind {user or '(anonymous)'}", f"refused: {exc}")
+            return False
+        finally:
+            conn.unbind()
+
+    def search(self, ldap_filter: str, attributes: list[str], *, base: str | None = None,
+               scope: str = ldap3.SUBTREE) -> list[Entry]:
+        conn = self.connection
+        try:
+            conn.search(base or self.base_dn, ldap_filter, search_scope=scope, attributes=attributes)
+        except LDAPException as exc:
+            raise HostUnreachable(f"{self.name}: LDAP search failed: {exc}") from None
+        entries = [Entry(e.entry_dn, dict(e.entry_attributes_as_dict)) for e in conn.entries]
+        shown = "; ".join(e.dn for e in entries[:20]) or "no entry"
+        self.recorder.record(self.name, f"ldap search {ldap_filter} under {base or self.base_dn}",
+                             f"{len(entries)} found: {shown}")
+        return entries
+
+    def _one(self, ldap_filter: str, attributes: list[str]) -> Entry | None:
+        found = self.search(ldap_filter, attributes)
+        return found[0] if found else None
+
+    def user(self, sam: str) -> Entry | None:
+        return self._one(f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={escape(sam)}))",
+                         ["sAMAccountName", "userAccountControl", "memberOf", "displayName", "lockoutTime"])
+
+    def user_enabled(self, sam: str) -> bool | None:
+        found = self.user(sam)
+        return None if found is None else not int(found.first("userAccountControl", 0)) & ACCOUNTDISABLE
+
+    def computer(self, name: str) -> Entry | None:
+        return self._one(f"(&(objectClass=computer)(sAMAccountName={escape(name.upper())}$))",
+                         ["sAMAccountName", "dNSHostName", "operatingSystem", "whenCreated"])
+
+    def group(self, name: str) -> Entry | None:
+        return self._one(f"(&(objectClass=group)(sAMAccountName={escape(name)}))", ["sAMAccountName", "member"])
+
+    def ous(self) -> list[str]:
+        return [e.dn for e in self.search("(objectClass=organizationalUnit)", ["ou"])]
+
+    def ou_exists(self, path: str) -> bool:
+        return bool(self.search("(objectClass=organizationalUnit)", ["ou"], base=ou_dn(path, self.base_dn),
+                                scope=ldap3.BASE))
+
+    def members(self, group: str, *, nested: bool = True) -> set[str]:
+        """sAMAccountNames of a group's members; with nested, through any depth of groups."""
+        found = self.group(group)
+        if found is None:
+            return set()
+        if not nested:
+            direct = self.search(f"(memberOf={escape(found.dn)})", ["sAMAccountName"])
+        else:
+            direct = self.search(f"(memberOf:{IN_CHAIN}:={escape(found.dn)})", ["sAMAccountName"])
+        return {e.first("sAMAccountName") for e in direct}
+
+    def in_ou(self, dn: str, path: str) -> bool:
+        return dn.lower().endswith("," + ou_dn(path, self.base_dn).lower())
+
+    def gpos(self) -> list[Entry]:
+        return self.search("(objectClass=groupPolicyContainer)", ["displayName", "cn", "flags", "versionNumber",
+                                                                   "gPCFileSysPath", "gPCMachineExtensionNames"],
+                           base=f"CN=Policies,CN=System,{self.base_dn}")
+
+    def gpo_links(self, container_dn: str) -> list[tuple[str, int]]:
+        """(GPO GUID, link options) linked on a container, in gPLink order; options 1 = disabled, 2 = enforced."""
+        found = self.search("(objectClass=*)", ["gPLink"], base=container_dn, scope=ldap3.BASE)
+        raw = found[0].first("gPLink", "") if found else ""
+        return [(guid.upper(), int(options)) for guid, options in
+                re.findall(r"\[LDAP://cn=(\{[0-9A-Fa-f-]+\}),[^;]*;(\d+)\]", raw or "", flags=re.IGNORECASE)]
+
+    def close(self) -> None:
+        if "connection" in self.__dict__:
+            self.connection.unbind()
+            del self.__dict__["connection"]

@@ -1,0 +1,90 @@
+"""The supervision tool's view of the fleet, through the Zabbix API.
+
+Client: zabbix-utils, Zabbix's official library, rather than pyzabbix: no dependency beyond the standard
+library, it follows the API's changes across versions (`username` vs `user` at login, tokens from 5.4), and it
+brings Sender/Getter for the trapper and agent protocols that later checks need. Both work on 6.0 here."""
+from __future__ import annotations
+
+import json
+import time
+from functools import cached_property
+from typing import Any
+
+from zabbix_utils import ZabbixAPI
+from zabbix_utils.exceptions import APIRequestError, ProcessingError
+
+from .evidence import Recorder
+from .ssh import HostUnreachable
+
+# Zabbix's own value for an interface the server reaches (`available` on host interfaces, 5.4 and later).
+INTERFACE_AVAILABLE = "1"
+TIMEOUT_S = 15
+
+
+class Supervision:
+    def __init__(self, name: str, url: str, *, user: str | None = None, password: str | None = None,
+                 token: str | None = None, tls_verify: bool = True, recorder: Recorder):
+        self.name, self.url, self.user = name, url, user
+        self._password, self._token, self._tls_verify, self.recorder = password, token, tls_verify, recorder
+
+    @cached_property
+    def api(self) -> ZabbixAPI:
+        try:
+            api = ZabbixAPI(url=self.url, validate_certs=self._tls_verify, timeout=TIMEOUT_S)
+            if self._token:
+                api.login(token=self._token)
+            else:
+                api.login(user=self.user, password=self._password)
+        except (ProcessingError, APIRequestError, OSError) as exc:
+            self.recorder.record(self.name, f"zabbix login {self.user or 'token'} at {self.url}", f"failed: {exc}")
+            raise HostUnreachable(f"{self.name}: the Zabbix API at {self.url} did not accept a login: {exc}") from None
+        self.recorder.opened(self.name, "zabbix_api")
+        self.recorder.record(self.name, f"zabbix login {self.user or 'token'}", f"API {api.version}")
+        return api
+
+    def call(self, method: str, **params: Any) -> Any:
+        group, verb = method.split(".")
+        try:
+            result = getattr(getattr(self.api, group), verb)(**params)
+        except (ProcessingError, APIRequestError, OSError) as exc:
+            raise HostUnreachable(f"{self.name}: Zabbix API {method} failed: {exc}") from None
+        self.recorder.record(self.name, f"zabbix {method} {json.dumps(params, ensure_ascii=False)}",
+                             json.dumps(result, ensure_ascii=False))
+        return result
+
+    def version(self) -> str:
+        return str(self.api.version)
+
+    def host(self, name: str) -> dict | None:
+        """A host by its technical or visible name, with its interfaces."""
+        for field in ("host", "name"):
+            found = self.call("host.get", filter={field: name}, output=["hostid", "host", "name", "status"],
+                              selectInterfaces=["interfaceid", "ip", "dns", "type", "available", "error"])
+            if found:
+                return found[0]
+        return None
+
+    def items(self, hostid: str, keys: list[str] | None = None) -> list[dict]:
+        params: dict[str, Any] = {"hostids": hostid, "output": ["itemid", "key_", "name", "lastvalue", "lastclock",
+                                                               "state", "error"]}
+        if keys:
+            params["filter"] = {"key_": keys}
+        return self.call("item.get", **params)
+
+    def recent_values(self, hostid: str, key_prefixes: list[str], max_age_s: int = 600) -> dict[str, list[dict]]:
+        """Items whose key starts with each prefix and that received a value in the last max_age_s seconds."""
+        now = time.time()
+        items = self.items(hostid)
+        return {prefix: [i for i in items if i["key_"].startswith(prefix) and int(i.get("lastclock") or 0) > now - max_age_s]
+                for prefix in key_prefixes}
+
+    def problems(self, hostid: str) -> list[dict]:
+        return self.call("problem.get", hostids=hostid, output=["eventid", "objectid", "name", "severity", "clock"])
+
+    def close(self) -> None:
+        if "api" in self.__dict__ and not self._token:
+            try:
+                self.api.logout()
+            except (ProcessingError, APIRequestError, OSError):
+                pass
+            del self.__dict__["api"]
