@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__, box, scenario
-from .errors import LabgraderError
+from .errors import InputError, LabgraderError
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -22,6 +24,7 @@ typical session:
   labgrader up bloc1-integration          build the box if needed, then the lab's machines
   labgrader ssh bloc1-integration client1 work on a machine as the candidate
   labgrader status bloc1-integration      machines, addresses, services answering
+  labgrader check bloc1-integration       the grid, criterion by criterion (reports/bloc1-integration/)
   labgrader down bloc1-integration        remove every container, network and state of the lab
 
 exit codes: 0 success, 2 bad input or host set-up, 3 the lab could not be built or reached."""
@@ -53,11 +56,42 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import grading
     ids = [args.scenario] if args.scenario else scenario.scenario_ids()
     for sid in ids:
         s = scenario.load(sid)
         out.print(f"{s.id}: valid ({s.activity}, {sum(len(p.machines) for p in s.profiles.values())} machines)")
+    coverage = grading.validate_checks()
+    table = Table("activity", "automated criteria covered", "coverage", title="Checks per activity")
+    for activity, (covered, automated) in coverage.items():
+        share = f"{100 * covered / automated:.0f} %" if automated else "no automated criterion"
+        table.add_row(activity, f"{covered}/{automated}", share)
+    out.print(table)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import grading, paths
+    inventory_path = Path(args.inventory) if args.inventory else paths.lab_dir(args.scenario) / "inventory.yml"
+    if not args.inventory and not inventory_path.is_file():
+        raise InputError(f"lab {args.scenario} is not up here: run `labgrader up {args.scenario}`, "
+                         "or give the inventory of the candidate's machines", field="--inventory")
+    out_dir = Path(args.out or Path("reports") / args.scenario)
+    console.print(f"checking {args.scenario} with {paths.display(inventory_path)} …")
+    run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
+    labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
+              "evaluator": "[blue]evaluator[/]"}
+    table = Table("criterion", "status", "checks", "first problem", title=f"{run.report['activity']} — "
+                  f"candidate {run.report['candidate']}")
+    for criterion in run.report["criteria"]:
+        checks = criterion["checks"]
+        passed = sum(c["outcome"] == "passed" for c in checks)
+        problem = next((c["message"] for c in checks if c["outcome"] in ("failed", "error")), "")
+        table.add_row(criterion["id"], labels[criterion["status"]], f"{passed}/{len(checks)}" if checks else "-",
+                      problem[:70])
+    out.print(table)
+    out.print(f"report: {paths.display(run.report_dir / 'report.html')} (and report.json, junit.xml, checks.log)")
+    return run.exit_code
 
 
 def cmd_box(args: argparse.Namespace) -> int:
@@ -123,10 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("list", cmd_list, "list the scenarios", lab=False)
     verb("show", cmd_show, "show a scenario's brief and machines", profile=False)
-    v = verb("validate", cmd_validate, "check scenario files against their schema", lab=False)
+    v = verb("validate", cmd_validate, "check scenario files and checks (criteria exist and belong to the "
+             "activity); print coverage per activity", lab=False)
     v.add_argument("scenario", nargs="?", metavar="SCENARIO", help="one scenario (default: all)")
     b = verb("box", cmd_box, "build (if its cache is cold) and add the embedded provider's Vagrant box", lab=False)
     b.add_argument("action", choices=["build"], help="build")
+    c = verb("check", cmd_check, "run the scenario's checks and write the evaluator's grid (exit 0 all met, "
+             "1 some not met, 2 bad input, 3 a host unreachable)", profile=False)
+    c.add_argument("--inventory", metavar="FILE", help="the machines to check (default: the lab `up` built here)")
+    c.add_argument("--candidate", metavar="ID", default="anonyme", help="the candidate's pseudonymous id")
+    c.add_argument("--out", metavar="DIR", help="where the reports go (default: reports/SCENARIO)")
     verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
     verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
     verb("halt", cmd_halt, "stop the lab's machines, keeping them for a fast `up`")

@@ -125,6 +125,8 @@ class Scenario(Strict):
     brief: str
     lab: Lab
     seed: Seed = Seed()
+    expected: dict[str, str | int | bool | tuple[str, ...]] = Field(
+        default={}, description="what the brief asks for, as the checks read it (names, OUs, users…)")
     profiles: dict[str, Profile] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -143,6 +145,13 @@ class Scenario(Strict):
             raise InputError(f"no profile '{name}' (this scenario has: {', '.join(self.profiles)})",
                              path=paths.display(scenario_file(self.id)), field="profiles")
         return self.profiles[name]
+
+    def expect(self, key: str):
+        """A value the brief fixes, for a check; a missing one is the scenario author's error, said plainly."""
+        if key not in self.expected:
+            raise InputError(f"no '{key}' under expected: (a check of this scenario needs it)",
+                             path=paths.display(scenario_file(self.id)), field="expected")
+        return self.expected[key]
 
     def secrets(self) -> dict[str, str]:
         """Every secret of the scenario by reference name: what inventories point at and reports redact."""

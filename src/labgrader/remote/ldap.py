@@ -47,6 +47,7 @@ class Directory:
                  tls_verify: bool = True, ca_file: str | None = None, recorder: Recorder):
         self.name, self.address, self.port, self.bind_user, self.base_dn = name, address, port, user, base_dn
         self._password, self._tls_verify, self._ca_file, self.recorder = password, tls_verify, ca_file, recorder
+        self.failure: str | None = None  # once the DC has not answered, its other checks need not wait again
 
     def _server(self) -> ldap3.Server:
         tls = ldap3.Tls(validate=ssl.CERT_REQUIRED if self._tls_verify else ssl.CERT_NONE,
@@ -56,15 +57,19 @@ class Directory:
 
     @cached_property
     def connection(self) -> ldap3.Connection:
+        if self.failure:
+            raise HostUnreachable(self.failure)
         try:
             conn = ldap3.Connection(self._server(), user=self.bind_user, password=self._password, auto_bind=True,
                                     receive_timeout=TIMEOUT_S, raise_exceptions=False)
         except LDAPSocketOpenError as exc:
             self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"unreachable: {exc}")
-            raise HostUnreachable(f"{self.name} ({self.address}:{self.port}) does not answer over LDAPS: {exc}") from None
+            self.failure = f"{self.name} ({self.address}:{self.port}) does not answer over LDAPS: {exc}"
+            raise HostUnreachable(self.failure) from None
         except LDAPBindError as exc:
             self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"refused: {exc}")
-            raise HostUnreachable(f"{self.name}: LDAPS bind as {self.bind_user} refused: {exc}") from None
+            self.failure = f"{self.name}: LDAPS bind as {self.bind_user} refused: {exc}"
+            raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "ldaps")
         self.recorder.record(self.name, f"ldaps bind {self.bind_user}", "bound")
         return conn

@@ -4,10 +4,10 @@ from __future__ import annotations
 from functools import cache
 
 from ..errors import InputError
-from ..inventory import Inventory
+from ..inventory import Inventory, SecretRef
 from .evidence import Recorder
 from .ldap import Directory
-from .ssh import SshHost, try_logon, LogonAttempt
+from .ssh import HostUnreachable, LogonAttempt, SshHost, try_logon
 from .zabbix import Supervision
 
 
@@ -61,10 +61,21 @@ class LabSession:
         self._opened.append(helper)
         return helper
 
+    def secret(self, name: str) -> str:
+        """A secret of the inventory's secrets file by name, e.g. "user_password:amartin"."""
+        return self.inventory.secret(SecretRef(secret=name), f"secret {name}")
+
     def logon(self, host: str, user: str, password: str) -> LogonAttempt:
         """A password logon as a person would do it, on the host's SSH port."""
         entry, t = self._transport(host, "ssh")
-        return try_logon(host, entry.address, user, password, port=t.port, recorder=self.recorder)
+        admin = self.ssh(host)
+        if admin.failure:
+            raise HostUnreachable(admin.failure)
+        try:
+            return try_logon(host, entry.address, user, password, port=t.port, recorder=self.recorder)
+        except HostUnreachable as exc:
+            admin.failure = str(exc)
+            raise
 
     def hosts_with_role(self, role: str) -> list[str]:
         return [name for name, h in self.inventory.hosts.items() if h.role == role]

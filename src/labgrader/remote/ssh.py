@@ -56,14 +56,18 @@ class SshHost:
                  password: str | None = None, recorder: Recorder):
         self.name, self.address, self.port, self.user = name, address, port, user
         self._key_file, self._password, self.recorder = key_file, password, recorder
+        self.failure: str | None = None  # once a host has not answered, its other checks need not wait again
 
     @cached_property
     def client(self) -> paramiko.SSHClient:
+        if self.failure:
+            raise HostUnreachable(self.failure)
         try:
             client = _connect(self.address, self.port, self.user, key_file=self._key_file, password=self._password)
         except (OSError, paramiko.SSHException, socket.timeout) as exc:
             self.recorder.record(self.name, f"ssh {self.user}@{self.address}:{self.port}", f"unreachable: {exc}")
-            raise HostUnreachable(f"{self.name} ({self.address}:{self.port}) does not answer over SSH: {exc}") from None
+            self.failure = f"{self.name} ({self.address}:{self.port}) does not answer over SSH: {exc}"
+            raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "ssh")
         return client
 

@@ -26,9 +26,12 @@ class Supervision:
                  token: str | None = None, tls_verify: bool = True, recorder: Recorder):
         self.name, self.url, self.user = name, url, user
         self._password, self._token, self._tls_verify, self.recorder = password, token, tls_verify, recorder
+        self.failure: str | None = None  # once the API has not answered, other checks need not wait again
 
     @cached_property
     def api(self) -> ZabbixAPI:
+        if self.failure:
+            raise HostUnreachable(self.failure)
         try:
             api = ZabbixAPI(url=self.url, validate_certs=self._tls_verify, timeout=TIMEOUT_S)
             if self._token:
@@ -37,7 +40,8 @@ class Supervision:
                 api.login(user=self.user, password=self._password)
         except (ProcessingError, APIRequestError, OSError) as exc:
             self.recorder.record(self.name, f"zabbix login {self.user or 'token'} at {self.url}", f"failed: {exc}")
-            raise HostUnreachable(f"{self.name}: the Zabbix API at {self.url} did not accept a login: {exc}") from None
+            self.failure = f"{self.name}: the Zabbix API at {self.url} did not accept a login: {exc}"
+            raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "zabbix_api")
         self.recorder.record(self.name, f"zabbix login {self.user or 'token'}", f"API {api.version}")
         return api

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..remote.evidence import Evidence  # what was asked of which host; recorded (and redacted) by remote/
+
 OUTCOMES = ("passed", "failed", "error", "skipped")
 ASSESSMENTS = ("automated", "evaluator")
 # Order matters: the HTML summary and the report's `summary` list them this way.
@@ -24,14 +26,6 @@ ALL_SKIPPED_GUIDANCE = (
     "Les vérifications automatiques de ce critère n'ont pas pu s'exécuter sur ce laboratoire "
     "(voir les motifs ci-dessus) : l'évaluateur le juge lui-même."
 )
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What was asked of which host, and the trimmed, already redacted answer."""
-    host: str
-    action: str
-    detail: str
 
 
 @dataclass(frozen=True)

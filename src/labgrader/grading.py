@@ -1,0 +1,127 @@
+"""Running an activity's checks (through pytest and the plugin) and measuring what the checks cover."""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import inventory as inventory_mod
+from . import paths, referentiel, scenario as scenario_mod
+from .errors import InputError, LabError
+from .remote.evidence import REDACTED
+
+
+def checks_dir() -> Path:
+    return paths.project_root() / "checks"
+
+
+def check_files(activity: str) -> list[Path]:
+    """checks/bloc<N>/test_a<bloc>_<n>_*.py: one file per activity."""
+    bloc, number = activity.removeprefix("A").split(".")
+    return sorted(checks_dir().glob(f"bloc{bloc}/test_a{bloc}_{number}_*.py"))
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    report: dict
+    report_dir: Path
+    log: Path
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.report["summary"]["exit_code"])
+
+
+def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path) -> CheckRun:
+    """Run the scenario's checks against the inventory; write report.json, junit.xml, report.html and the log."""
+    scenario = scenario_mod.load(scenario_id)
+    inventory_mod.load(inventory_path)  # bad input is reported here, before pytest starts
+    files = check_files(scenario.activity)
+    if not files:
+        raise InputError(f"no checks for activity {scenario.activity} under {paths.display(checks_dir())}")
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "checks.log"
+    for stale in ("report.json", "junit.xml", "report.html"):
+        (out / stale).unlink(missing_ok=True)
+    args = [*map(str, files), "--lab-inventory", str(inventory_path), "--lab-report", str(out), "--candidate",
+            candidate, "--lab-scenario", scenario_id, "-p", "no:cacheprovider", "-q", "-rfEs", "--no-header",
+            "--rootdir", str(paths.project_root())]
+    with log.open("w") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
+        status = pytest.main(args)
+    _redact_file(log, scenario, inventory_path)
+    if status == 2 or status == pytest.ExitCode.USAGE_ERROR:
+        raise InputError(_usage_message(log))
+    report_file = out / "report.json"
+    if not report_file.is_file():
+        raise LabError(f"the check run wrote no report (pytest exit {int(status)}; log: {paths.display(log)})")
+    return CheckRun(json.loads(report_file.read_text()), out, log)
+
+
+def _redact_file(path: Path, scenario: scenario_mod.Scenario, inventory_path: Path) -> None:
+    """The log holds whatever pytest printed; no secret may survive in it."""
+    secrets = set(scenario.secrets().values()) | set(inventory_mod.load(inventory_path).all_secrets())
+    text = path.read_text(errors="replace")
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    path.write_text(text)
+
+
+def _usage_message(log: Path) -> str:
+    for line in log.read_text().splitlines():
+        if "labgrader: error: " in line:
+            return line.split("labgrader: error: ", 1)[1].rstrip(" !")
+    return f"the check run stopped on a usage error (log: {paths.display(log)})"
+
+
+class _MarkerCollector:
+    """A pytest plugin object that only records each collected check's criterion marker."""
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[str, str | None]] = []
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            marker = item.get_closest_marker("criterion")
+            self.checks.append((item.nodeid, marker.args[0] if marker and marker.args else None))
+
+
+def collect_checks() -> list[tuple[str, str | None]]:
+    """(node id, criterion id or None) of every check under checks/, without running any."""
+    collector = _MarkerCollector()
+    with open("/dev/null", "w") as sink, contextlib.redirect_stdout(sink):
+        status = pytest.main([str(checks_dir()), "--collect-only", "-q", "-p", "no:cacheprovider",
+                              "--rootdir", str(paths.project_root())], plugins=[collector])
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise InputError(f"the checks under {paths.display(checks_dir())} do not collect (pytest exit {int(status)})")
+    return collector.checks
+
+
+def validate_checks() -> dict[str, tuple[int, int]]:
+    """Every check names an existing criterion of its file's activity; returns coverage per activity:
+    (automated criteria with at least one check, automated criteria)."""
+    ref = referentiel.load()
+    covered: dict[str, set[str]] = defaultdict(set)
+    for nodeid, criterion_id in collect_checks():
+        if criterion_id is None:
+            raise InputError(f"{nodeid}: a check must name the criterion it evidences (@pytest.mark.criterion)")
+        try:
+            criterion = ref.criterion(criterion_id)
+        except referentiel.ReferentielError:
+            raise InputError(f"{nodeid}: @pytest.mark.criterion: unknown criterion '{criterion_id}'") from None
+        file_activity = _activity_of(nodeid)
+        if file_activity and criterion.activity_id != file_activity:
+            raise InputError(f"{nodeid}: criterion {criterion_id} does not belong to activity {file_activity}")
+        if not criterion.automated:
+            raise InputError(f"{nodeid}: criterion {criterion_id} is judged by the evaluator, not by a check")
+        covered[criterion.activity_id].add(criterion_id)
+    return {a.id: (len(covered[a.id]), sum(c.automated for c in a.criteria)) for a in ref.activities()}
+
+
+def _activity_of(nodeid: str) -> str | None:
+    name = Path(nodeid.split("::")[0]).name
+    parts = name.removeprefix("test_a").split("_")
+    return f"A{parts[0]}.{parts[1]}" if name.startswith("test_a") and len(parts) > 2 else None
