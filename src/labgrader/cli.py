@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, box, scenario
+from . import __version__, box, inventory, scenario
 from .errors import InputError, LabgraderError
 
 console = Console(stderr=True, highlight=False)
@@ -77,6 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise InputError(f"lab {args.scenario} is not up here: run `labgrader up {args.scenario}`, "
                          "or give the inventory of the candidate's machines", field="--inventory")
     out_dir = Path(args.out or Path("reports") / args.scenario)
+    inventory.load(inventory_path)  # bad input is one line, before anything else is said
     console.print(f"checking {args.scenario} with {paths.display(inventory_path)} …")
     run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
     labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",

@@ -49,7 +49,8 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
         (out / stale).unlink(missing_ok=True)
     args = [*map(str, files), "--lab-inventory", str(inventory_path), "--lab-report", str(out), "--candidate",
             candidate, "--lab-scenario", scenario_id, "-p", "no:cacheprovider", "-q", "-rfEs", "--no-header",
-            "--rootdir", str(paths.project_root())]
+            "--rootdir", str(paths.project_root()),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # labgrader itself is imported before pytest starts
     with log.open("w") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
         status = pytest.main(args)
     _redact_file(log, scenario, inventory_path)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 import ssl
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
-import ldap3
-from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPSocketOpenError
+with warnings.catch_warnings():  # ldap3 2.9 imports names pyasn1 0.6 deprecates; nothing of ours to fix
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import ldap3
+    from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPSocketOpenError
 
 from .evidence import Recorder
 from .ssh import HostUnreachable

@@ -1,0 +1,110 @@
+"""Checking the real lab: the grid of a fresh lab, the same checks through plain pytest, an unreachable
+machine, and no secret in any artefact."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from labgrader import lab as lablib, netns, paths, scenario
+
+SCENARIO = scenario.load("bloc1-integration")
+ROOT = Path(__file__).resolve().parents[2]
+FRESH_LAB = {"A1.1/CE.1": "met", "A1.1/CE.3": "not_met", "A1.1/CE.4": "not_met", "A1.1/CE.6": "evaluator"}
+
+
+def check(*args: str, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labgrader.cli", "check", "bloc1-integration", "--out", str(out),
+                           *args], capture_output=True, text=True)
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in report["criteria"]}
+
+
+def test_check_grades_the_fresh_lab_criterion_by_criterion(embedded_lab, tmp_path):
+    result = check("--candidate", "cand-0042", out=tmp_path)
+    assert result.returncode == 1, result.stderr  # some criteria not met: the candidate has work to do
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["scenario"] == "bloc1-integration" and report["candidate"] == "cand-0042"
+    assert [c["id"] for c in report["criteria"]] == [f"A1.1/CE.{n}" for n in range(1, 9)]
+    assert FRESH_LAB.items() <= statuses(report).items()
+    by_id = {c["id"]: c for c in report["criteria"]}
+    logon = next(c for c in by_id["A1.1/CE.4"]["checks"] if "ouvre une session" in c["title"])
+    assert logon["outcome"] == "failed" and "password logon refused" in logon["message"]
+    assert any(e["action"].startswith("ssh logon amartin@durand.test") for e in logon["evidence"])
+    assert by_id["A1.1/CE.6"]["guidance"] and by_id["A1.1/CE.6"]["checks"] == []
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite.get("tests") == "5" and suite.get("failures") == "2"
+    assert 'lang="fr"' in (tmp_path / "report.html").read_text()
+
+
+def test_the_same_checks_run_unchanged_through_pytest(embedded_lab, tmp_path):
+    inventory = embedded_lab.dir / "inventory.yml"
+    result = subprocess.run([sys.executable, "-m", "pytest", "checks/bloc1", "--lab-inventory", str(inventory),
+                             "--lab-report", str(tmp_path), "-p", "no:cacheprovider", "-q"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "2 failed, 3 passed" in result.stdout
+    assert FRESH_LAB.items() <= statuses(json.loads((tmp_path / "report.json").read_text())).items()
+    assert "labgrader: connections opened: client1/ssh=1, dc1/ldaps=1" in result.stdout
+
+
+def test_a_stopped_machine_makes_its_checks_errors_and_the_rest_is_still_graded(embedded_lab, tmp_path):
+    client = embedded_lab.container("client1")
+    subprocess.run(netns.argv(embedded_lab.namespace, ["lxc-stop", "-k", "-n", client]), check=True)
+    try:
+        result = check(out=tmp_path)
+    finally:
+        lablib.up(embedded_lab, lambda _: None)  # start it again for the tests that follow
+    assert result.returncode == 3, result.stderr
+    for name in ("report.json", "junit.xml", "report.html", "checks.log"):
+        assert (tmp_path / name).is_file(), f"{name} missing"
+    report = json.loads((tmp_path / "report.json").read_text())
+    by_id = {c["id"]: c for c in report["criteria"]}
+    assert by_id["A1.1/CE.1"]["status"] == "error"
+    assert "client1 (192.168.56.50:22) does not answer over SSH" in by_id["A1.1/CE.1"]["checks"][0]["message"]
+    assert by_id["A1.1/CE.3"]["status"] == "not_met"  # graded through dc1, which still answers
+    assert report["summary"]["exit_code"] == 3
+
+
+LEAKY_CHECK = '''
+import pytest
+
+@pytest.mark.criterion("A1.1/CE.4", title="Un contrôle maladroit qui affiche un mot de passe")
+def test_a_careless_check_prints_a_password(lab):
+    password = lab.secret("user_password:amartin")
+    print("trying", password)
+    assert password == "something else", f"the password was {password}"
+'''
+
+
+def test_no_password_or_token_appears_in_any_artefact(embedded_lab, tmp_path):
+    secrets = [s for s in SCENARIO.secrets().values()]
+    outputs = []
+    result = check(out=tmp_path / "cli")
+    outputs += [result.stdout, result.stderr]
+    leaky = tmp_path / "leaky" / "test_a1_1_leaky.py"
+    leaky.parent.mkdir()
+    leaky.write_text(LEAKY_CHECK)
+    run = subprocess.run([sys.executable, "-m", "pytest", str(leaky), "--lab-inventory",
+                          str(embedded_lab.dir / "inventory.yml"), "--lab-report", str(tmp_path / "leaky-report"),
+                          "--junitxml", str(tmp_path / "leaky-report" / "pytest-junit.xml"), "-p", "no:cacheprovider",
+                          "-rA"], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "the password was «redacted»" in run.stdout
+    outputs += [run.stdout, run.stderr]
+    artefacts = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".py"]
+    artefacts += [p for p in (paths.state_dir() / "logs").rglob("*") if p.is_file()]
+    artefacts += [embedded_lab.dir / "inventory.yml", embedded_lab.dir / "plan.json"]
+    assert len(artefacts) >= 10
+    for secret in secrets:
+        for text in outputs:
+            assert secret not in text
+        for artefact in artefacts:
+            assert secret not in artefact.read_text(errors="replace"), f"a secret leaked into {artefact}"
