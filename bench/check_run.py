@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""How long `labgrader check` takes against a running lab, and how many connections it opens per host.
+
+Prints figures; asserts nothing. Run as root from the project root (brings the lab up if it is not):
+    .venv/bin/python bench/check_run.py [--scenario bloc1-integration] [--runs 5]
+Target: one connection per host and protocol for the whole run."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LABGRADER = [sys.executable, "-m", "labgrader.cli"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default="bloc1-integration")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    subprocess.run([*LABGRADER, "up", args.scenario], check=True, capture_output=True)
+    walls, connections, summary = [], "", {}
+    with tempfile.TemporaryDirectory(prefix="lg-bench-check-") as tmp:
+        for run in range(args.runs):
+            out = Path(tmp) / str(run)
+            started = time.monotonic()
+            result = subprocess.run([*LABGRADER, "check", args.scenario, "--out", str(out)], capture_output=True,
+                                    text=True)
+            walls.append(time.monotonic() - started)
+            if result.returncode not in (0, 1):
+                sys.exit(f"check failed with exit {result.returncode}:\n{result.stderr}")
+            log = (out / "checks.log").read_text()
+            found = re.search(r"labgrader: connections opened: (.*)", log)
+            connections = found.group(1) if found else "not reported"
+            report = json.loads((out / "report.json").read_text())
+            summary = report["summary"]
+            checks_time = sum(c["duration"] for k in report["criteria"] for c in k["checks"])
+            print(f"run {run + 1}: {walls[-1]:5.2f} s whole process, {checks_time:5.2f} s in checks; "
+                  f"criteria {summary['met']} met / {summary['not_met']} not met / {summary['error']} error",
+                  flush=True)
+    print(f"\n`labgrader check {args.scenario}`: {len(walls)} runs, wall time min {min(walls):.2f} s, "
+          f"median {statistics.median(walls):.2f} s, max {max(walls):.2f} s")
+    print(f"connections opened per run (host/protocol=count): {connections}")
+    print(f"checks per run: {summary.get('checks')}")
+
+
+if __name__ == "__main__":
+    main()
