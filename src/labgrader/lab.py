@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -325,5 +326,7 @@ def ssh_argv(lab: Lab, machine: str, command: list[str]) -> list[str]:
     address = next(str(m.address) for m in lab.machines if m.name == machine)
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-i", str(inventory.ssh_key(paths.state_dir()))]
+    # One argument is a shell command line, as with ssh; several are an argv whose words are kept as given.
+    remote = command if len(command) <= 1 else [shlex.join(command)]
     return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
-            f"vagrant@{address}", *command]
+            f"vagrant@{address}", *remote]
