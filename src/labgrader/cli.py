@@ -25,6 +25,8 @@ typical session:
   labgrader ssh bloc1-integration client1 work on a machine as the candidate
   labgrader status bloc1-integration      machines, addresses, services answering
   labgrader check bloc1-integration       the grid, criterion by criterion (reports/bloc1-integration/)
+  labgrader solve bloc1-integration       apply the reference solution (trainers, CI)
+  labgrader test bloc1-integration        fresh lab: every check fails; solved: every check passes
   labgrader down bloc1-integration        remove every container, network and state of the lab
 
 exit codes: 0 success, 2 bad input or host set-up, 3 the lab could not be built or reached."""
@@ -131,6 +133,24 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_solve(args: argparse.Namespace) -> int:
+    from . import lab, solving
+    solving.solve(lab.open_lab(args.scenario), _progress)
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from . import lab, solving
+    result = solving.self_test(lab.open_lab(args.scenario, args.profile), _progress, keep=args.keep)
+    for check in result.not_failing_on_fresh_lab:
+        out.print(f"[red]did not fail on the fresh lab:[/] {check}")
+    for check in result.not_passing_once_solved:
+        out.print(f"[red]did not pass once solved:[/] {check}")
+    flipped = result.checks - len(set(result.not_failing_on_fresh_lab) | set(result.not_passing_once_solved))
+    out.print(f"{args.scenario}: {flipped} of {result.checks} checks flipped from failed to passed")
+    return 0 if result.ok else 1
+
+
 def cmd_ssh(args: argparse.Namespace) -> int:
     from . import lab
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -170,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", metavar="DIR", help="where the reports go (default: reports/SCENARIO)")
     verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
     verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
+    verb("solve", cmd_solve, "apply the scenario's reference solution to the running lab", profile=False)
+    t = verb("test", cmd_test, "self-test a scenario: fresh lab, every check fails; solve; every check passes; down")
+    t.add_argument("--keep", action="store_true", help="leave the solved lab up afterwards")
     verb("halt", cmd_halt, "stop the lab's machines, keeping them for a fast `up`")
     verb("down", cmd_down, "remove the lab entirely: containers, namespace, bridge, DHCP, state (idempotent)")
     s = verb("ssh", cmd_ssh, "open a shell on a machine, or run one command and return its exit code", profile=False)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from . import box, inventory, netns, paths, roles
 from .errors import HostSetupError, InputError, LabError
 from .scenario import Scenario
-from .scenario import load as load_scenario
+from .scenario import load as load_scenario, scenario_dir
 
 if TYPE_CHECKING:
     import vagrant
@@ -115,26 +115,44 @@ def locked(lab: Lab) -> Iterator[None]:
 
 # --- the plan the Vagrantfile reads -------------------------------------------------------------------------
 
+def lab_env(lab: Lab) -> dict[str, str]:
+    """What every provisioning and solution script is told about the lab (no secret here)."""
+    scenario, domain = lab.scenario, lab.scenario.lab.domain
+    by_role = {}
+    for m in reversed(lab.machines):
+        by_role[m.role] = str(m.address)
+    hosts = ";".join(f"{m.address} {m.name}.{domain.name} {m.name}" for m in lab.machines)
+    return {"LAB_SCENARIO": lab.id, "LAB_NETWORK": str(scenario.lab.network.cidr),
+            "LAB_GATEWAY": str(scenario.lab.network.gateway), "LAB_REALM": domain.realm, "LAB_DOMAIN": domain.name,
+            "LAB_NETBIOS": domain.netbios, "LAB_BASE_DN": domain.base_dn, "LAB_HOSTS": hosts,
+            "LAB_DC_ADDRESS": by_role.get("samba-dc", ""), "LAB_ZABBIX_ADDRESS": by_role.get("zabbix", ""),
+            **{f"LAB_ADDRESS_{m.name.upper().replace('-', '_')}": str(m.address) for m in lab.machines}}
+
+
+def machine_env(machine) -> dict[str, str]:
+    return {"LAB_MACHINE": machine.name, "LAB_ROLE": machine.role, "LAB_ADDRESS": str(machine.address)}
+
+
 def plan(lab: Lab, box_name: str) -> tuple[dict, dict]:
     """(plan, provisioning secrets by machine): what Vagrant needs, secrets kept in a separate root-only file."""
-    scenario, domain = lab.scenario, lab.scenario.lab.domain
-    dc = next((m for m in lab.machines if m.role == "samba-dc"), None)
-    hosts = ";".join(f"{m.address} {m.name}.{domain.name} {m.name}" for m in lab.machines)
-    env = {"LAB_SCENARIO": lab.id, "LAB_NETWORK": str(scenario.lab.network.cidr),
-           "LAB_GATEWAY": str(scenario.lab.network.gateway), "LAB_REALM": domain.realm, "LAB_DOMAIN": domain.name,
-           "LAB_NETBIOS": domain.netbios, "LAB_DC_ADDRESS": str(dc.address) if dc else "", "LAB_HOSTS": hosts}
+    scenario = lab.scenario
+    env = lab_env(lab)
     values = scenario.secrets()
     seed = scenario.seed.model_dump(mode="json")
     for user, model in zip(seed["users"], scenario.seed.users):
         user["password"] = model.password.get_secret_value()
     machines, secrets = [], {}
+    root = paths.project_root()
     for m in lab.machines:
         role = roles.load(m.role)
+        setup = [step for step in scenario.setup if step.machine == m.name]
         machines.append({"name": m.name, "role": m.role, "address": str(m.address), "mac": lab.mac(m.name),
                          "container": lab.container(m.name), "memory_mb": m.memory_mb,
-                         "scripts": role.script_paths(),
-                         "env": {"LAB_MACHINE": m.name, "LAB_ROLE": m.role, "LAB_ADDRESS": str(m.address)}})
-        secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
+                         "scripts": role.script_paths() + [
+                             str((scenario_dir(lab.id) / step.script).relative_to(root)) for step in setup],
+                         "env": machine_env(m)})
+        wanted = {**role.provision_secrets, **{var: ref for step in setup for var, ref in step.secrets.items()}}
+        secrets[m.name] = {var: values[ref] for var, ref in wanted.items()}
         if role.provision_seed:
             secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
     document = {"scenario": lab.id, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,

@@ -112,6 +112,14 @@ class Profile(Strict):
         return machines
 
 
+class Step(Strict):
+    """A script run as root on one machine: a fault of the starting state, or a step of the solution."""
+    machine: str = Field(pattern=NAME)
+    title: str
+    script: str = Field(description="path under scenarios/<id>/")
+    secrets: dict[str, str] = Field(default={}, description="environment variable -> secret name")
+
+
 class Lab(Strict):
     network: Network
     domain: Domain
@@ -128,6 +136,8 @@ class Scenario(Strict):
     expected: dict[str, str | int | bool | tuple[str, ...]] = Field(
         default={}, description="what the brief asks for, as the checks read it (names, OUs, users…)")
     profiles: dict[str, Profile] = Field(min_length=1)
+    setup: tuple[Step, ...] = Field(default=(), description="the starting state: run once, after the roles")
+    solution: tuple[Step, ...] = Field(default=(), description="the reference solution, run by `labgrader solve`")
 
     @model_validator(mode="after")
     def _machines_fit_the_network(self) -> "Scenario":
@@ -203,6 +213,7 @@ def load_file(path: Path) -> Scenario:
         raise InputError(message, path=shown, field=field) from None
     if scenario.id != path.stem:
         raise InputError(f"'{scenario.id}' does not match the file name '{path.stem}'", path=shown, field="id")
+    _check_steps(scenario, shown)
     roles = known_roles()
     for pname, profile in scenario.profiles.items():
         for index, machine in enumerate(profile.machines):
@@ -210,6 +221,28 @@ def load_file(path: Path) -> Scenario:
                 raise InputError(f"unknown role '{machine.role}' (known: {', '.join(roles)})", path=shown,
                                  field=f"profiles.{pname}.machines[{index}].role")
     return scenario
+
+
+def scenario_dir(scenario_id: str) -> Path:
+    """Where a scenario keeps its scripts (setup/, solution/)."""
+    return paths.scenarios_dir() / scenario_id
+
+
+def _check_steps(scenario: Scenario, shown: str) -> None:
+    secrets = scenario.secrets()
+    for kind in ("setup", "solution"):
+        for index, step in enumerate(getattr(scenario, kind)):
+            field = f"{kind}[{index}]"
+            for pname, profile in scenario.profiles.items():
+                if step.machine not in {m.name for m in profile.machines}:
+                    raise InputError(f"no machine '{step.machine}' in profile {pname}", path=shown,
+                                     field=f"{field}.machine")
+            if not (scenario_dir(scenario.id) / step.script).is_file():
+                raise InputError(f"no file scenarios/{scenario.id}/{step.script}", path=shown, field=f"{field}.script")
+            for variable, name in step.secrets.items():
+                if name not in secrets:
+                    raise InputError(f"unknown secret '{name}' (known: {', '.join(secrets)})", path=shown,
+                                     field=f"{field}.secrets.{variable}")
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:

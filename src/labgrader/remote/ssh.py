@@ -84,6 +84,21 @@ class SshHost:
         self.recorder.record(self.name, f"$ {command}", f"exit {status}\n{out}{err}".strip())
         return CommandResult(command, status, out, err)
 
+    def run_script(self, title: str, script: str, env: dict[str, str] | None = None) -> CommandResult:
+        """Run a shell script as root, sent on standard input with its environment (secrets never in argv)."""
+        exports = "".join(f"export {name}={_quote(value)}\n" for name, value in (env or {}).items())
+        try:
+            stdin, stdout, stderr = self.client.exec_command("sudo -n sh -s", timeout=600)
+            stdin.write(exports + script)
+            stdin.channel.shutdown_write()
+            out = stdout.read().decode(errors="replace")
+            err = stderr.read().decode(errors="replace")
+            status = stdout.channel.recv_exit_status()
+        except (OSError, paramiko.SSHException) as exc:
+            raise HostUnreachable(f"{self.name}: the SSH connection failed: {exc}") from None
+        self.recorder.record(self.name, f"script: {title}", f"exit {status}\n{out}{err}".strip())
+        return CommandResult(f"script: {title}", status, out, err)
+
     @cached_property
     def testinfra(self) -> testinfra.host.Host:
         """A testinfra host (`host.service("ssh").is_running` …) over this same connection, as root."""

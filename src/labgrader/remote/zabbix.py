@@ -16,8 +16,9 @@ from zabbix_utils.exceptions import APIRequestError, ProcessingError
 from .evidence import Recorder
 from .ssh import HostUnreachable
 
-# Zabbix's own value for an interface the server reaches (`available` on host interfaces, 5.4 and later).
+# Zabbix's own codes: `available` of a host interface the server reaches (5.4 and later); interface type agent.
 INTERFACE_AVAILABLE = "1"
+AGENT_INTERFACE = "1"
 TIMEOUT_S = 15
 
 

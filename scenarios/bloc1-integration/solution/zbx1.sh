@@ -1,0 +1,39 @@
+#!/bin/sh
+# Reference solution of A1.1 in the supervision: the host, its agent interface and its indicators.
+set -eu
+python3 - <<'PY'
+import json, os, time, urllib.request
+
+URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
+def call(method, params, auth=None):
+    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({"auth": auth} if auth else {})}
+    req = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
+    answer = json.load(urllib.request.urlopen(req, timeout=30))
+    if "error" in answer:
+        raise SystemExit(f"{method}: {answer['error']['data']}")
+    return answer["result"]
+
+token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
+group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]
+found = call("host.get", {"filter": {"host": ["pc-compta-01"]}, "output": ["hostid"]}, token)
+if found:
+    hostid = found[0]["hostid"]
+else:
+    hostid = call("host.create", {"host": "pc-compta-01", "groups": [{"groupid": group}], "interfaces": [
+        {"type": 1, "main": 1, "useip": 1, "ip": os.environ["LAB_ADDRESS_CLIENT1"], "dns": "", "port": "10050"}]},
+        token)["hostids"][0]
+interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, token)[0]["interfaceid"]
+wanted = {"agent.ping": ("Agent joignable", 3), "system.cpu.util": ("Utilisation du processeur", 0),
+          "vm.memory.size[pavailable]": ("Mémoire disponible (%)", 0), "vfs.fs.size[/,pused]": ("Disque / utilisé (%)", 0)}
+existing = {i["key_"]: i["itemid"] for i in call("item.get", {"hostids": hostid, "output": ["key_"]}, token)}
+for key, (name, value_type) in wanted.items():
+    if key not in existing:
+        existing[key] = call("item.create", {"hostid": hostid, "name": name, "key_": key, "type": 0,
+                                             "value_type": value_type, "delay": "30s", "interfaceid": interface},
+                             token)["itemids"][0]
+# New hosts wait for the configuration cache (60 s): reload it, then ask for the values now.
+os.system("zabbix_server -R config_cache_reload >/dev/null")
+time.sleep(3)
+call("task.create", [{"type": 6, "request": {"itemid": existing[key]}} for key in wanted], token)
+print(f"pc-compta-01 supervised: host {hostid}, {len(wanted)} items, values requested")
+PY

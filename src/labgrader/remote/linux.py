@@ -1,0 +1,67 @@
+"""What a Debian machine says about itself, read over SSH: typed answers for checks to assert on."""
+from __future__ import annotations
+
+import re
+
+from .ssh import SshHost
+
+
+def failed_units(host: SshHost) -> list[str]:
+    out = host.run("systemctl list-units --state=failed --no-legend --plain").stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def package_problems(host: SshHost) -> str:
+    """What `dpkg --audit` reports (half-installed or half-configured packages); empty when all is well."""
+    return host.run("dpkg --audit").stdout.strip()
+
+
+def hostname(host: SshHost) -> str:
+    return host.run("hostname").stdout.strip()
+
+
+def timezone(host: SshHost) -> str:
+    return host.run("timedatectl show --property=Timezone --value").stdout.strip()
+
+
+def sshd_setting(host: SshHost, key: str) -> str:
+    """The value sshd really applies (`sshd -T`), whatever file set it."""
+    for line in host.run("sshd -T").stdout.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key.lower():
+            return value.strip()
+    return ""
+
+
+def apt_setting(host: SshHost, key: str) -> str:
+    found = re.search(rf'^{re.escape(key)} "([^"]*)";', host.run("apt-config dump").stdout, re.MULTILINE)
+    return found.group(1) if found else ""
+
+
+def accounts_without_password(host: SshHost) -> list[str]:
+    """Local accounts whose password field is empty: anyone may log on as them."""
+    return host.run("awk -F: '$2 == \"\" {print $1}' /etc/shadow").stdout.split()
+
+
+def firewall_ruleset(host: SshHost) -> str:
+    return host.run("nft list ruleset").stdout
+
+
+def input_policy(ruleset: str) -> str:
+    """The policy of the chain hooked on input ('' when no such chain): 'drop' means closed by default."""
+    found = re.search(r"type filter hook input priority [^;]+; policy (\w+);", ruleset)
+    return found.group(1) if found else ""
+
+
+def accepted_tcp_ports(ruleset: str) -> set[int]:
+    ports: set[int] = set()
+    for spec in re.findall(r"tcp dport (\{[^}]*\}|\d+)[^\n]*accept", ruleset):
+        ports |= {int(p) for p in re.findall(r"\d+", spec)}
+    return ports
+
+
+def domain_join(host: SshHost, domain: str) -> tuple[bool, str]:
+    """Whether the machine's own account authenticates to the domain (`adcli testjoin`, keytab against the DC):
+    proof of a real join, not only of configuration files."""
+    result = host.run(f"adcli testjoin --domain={domain}")
+    return result.ok, (result.stdout + result.stderr).strip()

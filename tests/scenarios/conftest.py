@@ -1,0 +1,49 @@
+"""A scenario's full cycle: `labgrader test` (fresh lab: every check fails; solved: every check passes), then
+partial states on the solved lab: one thing broken, the grid must change exactly there."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labgrader import lab as lablib
+
+from ..support import LABGRADER, require_host
+
+
+class SolvedLab:
+    def __init__(self, scenario_id: str, reports: Path):
+        self.id, self.reports = scenario_id, reports
+
+    def run(self, machine: str, command: str) -> None:
+        result = subprocess.run([*LABGRADER, "ssh", self.id, machine, "--", "sudo", "sh", "-c", command],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, f"{machine}: {command}: {result.stdout}{result.stderr}"
+
+    def grid(self, name: str) -> dict[str, str]:
+        out = self.reports / name
+        result = subprocess.run([*LABGRADER, "check", self.id, "--out", str(out)], capture_output=True, text=True)
+        assert result.returncode in (0, 1), result.stderr
+        report = json.loads((out / "report.json").read_text())
+        return {c["id"]: c["status"] for c in report["criteria"] if c["assessment"] == "automated"}
+
+    def evidence(self, name: str, criterion: str) -> list[dict]:
+        report = json.loads((self.reports / name / "report.json").read_text())
+        return [e for c in report["criteria"] if c["id"] == criterion for k in c["checks"] for e in k["evidence"]]
+
+
+def solved_lab_fixture(scenario_id: str):
+    """A module fixture: the scenario's self-test must pass, and it leaves the solved lab up for the module."""
+
+    @pytest.fixture(scope="module")
+    def solved(tmp_path_factory):
+        require_host()
+        reports = tmp_path_factory.mktemp(scenario_id)
+        result = subprocess.run([*LABGRADER, "test", scenario_id, "--keep"], capture_output=True, text=True)
+        lab = SolvedLab(scenario_id, reports)
+        yield lab, result
+        lablib.down(lablib.open_lab(scenario_id), lambda _: None)
+
+    return solved
