@@ -38,6 +38,12 @@ ExecStartPre=/usr/bin/ssh-keygen -A
 ExecStartPre=/usr/sbin/sshd -t
 UNIT
 
+# Containers have no CAP_SYS_TIME and share the host's clock: chronyd may serve and follow time (-x: never
+# set the clock), which Debian's unit forbids by a capability condition.
+mkdir -p "$root/etc/systemd/system/chrony.service.d"
+printf '[Unit]\nConditionCapability=\n' > "$root/etc/systemd/system/chrony.service.d/container.conf"
+echo 'DAEMON_OPTS="-x"' > "$root/etc/default/chrony"
+
 # Roles enable only what they need.
 for unit in $DISABLED_UNITS; do
   in_root systemctl disable "$unit" >/dev/null 2>&1 || true

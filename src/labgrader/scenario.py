@@ -124,6 +124,8 @@ class Lab(Strict):
     network: Network
     domain: Domain
     zabbix: Zabbix | None = None
+    passwords: dict[str, SecretStr] = Field(
+        default={}, description="initial passwords the brief gives for accounts the candidate creates, by user")
 
 
 class Scenario(Strict):
@@ -170,6 +172,8 @@ class Scenario(Strict):
             found["zabbix_admin_password"] = self.lab.zabbix.admin_password.get_secret_value()
         for user in self.seed.users:
             found[f"user_password:{user.username}"] = user.password.get_secret_value()
+        for username, password in self.lab.passwords.items():
+            found[f"user_password:{username}"] = password.get_secret_value()
         return found
 
 

@@ -92,6 +92,41 @@ class Directory:
         finally:
             conn.unbind()
 
+    def anonymous_entries(self) -> int:
+        """How many user objects an anonymous bind can read (0 when the directory refuses anonymous reads)."""
+        conn = ldap3.Connection(self._server(), receive_timeout=TIMEOUT_S, raise_exceptions=False)
+        try:
+            if not conn.bind():
+                self.recorder.record(self.name, "ldaps anonymous bind", f"refused: {conn.result.get('description')}")
+                return 0
+            conn.search(self.base_dn, "(objectClass=user)", attributes=["sAMAccountName"])
+            found = len(conn.entries)
+            self.recorder.record(self.name, "ldaps anonymous bind; search (objectClass=user)",
+                                 f"{found} entries, result {conn.result.get('description')}")
+            return found
+        except LDAPException as exc:
+            self.recorder.record(self.name, "ldaps anonymous bind", f"refused: {exc}")
+            return 0
+        finally:
+            conn.unbind()
+
+    def password_policy(self) -> dict[str, int]:
+        """The domain's password and lockout policy; durations in minutes (AD stores negative 100 ns units)."""
+        found = self.search("(objectClass=domain)", ["minPwdLength", "pwdProperties", "pwdHistoryLength",
+                                                     "lockoutThreshold", "lockoutDuration"],
+                            base=self.base_dn, scope=ldap3.BASE)
+        entry = found[0] if found else Entry(self.base_dn, {})
+
+        def minutes(value) -> int:
+            value = value.total_seconds() if hasattr(value, "total_seconds") else -int(value or 0) / 1e7
+            return int(abs(value) // 60)
+
+        return {"min_length": int(entry.first("minPwdLength", 0)),
+                "complexity": int(entry.first("pwdProperties", 0)) & 1,
+                "history": int(entry.first("pwdHistoryLength", 0)),
+                "lockout_threshold": int(entry.first("lockoutThreshold", 0)),
+                "lockout_minutes": minutes(entry.first("lockoutDuration", 0))}
+
     def search(self, ldap_filter: str, attributes: list[str], *, base: str | None = None,
                scope: str = ldap3.SUBTREE) -> list[Entry]:
         conn = self.connection

@@ -65,3 +65,31 @@ def domain_join(host: SshHost, domain: str) -> tuple[bool, str]:
     proof of a real join, not only of configuration files."""
     result = host.run(f"adcli testjoin --domain={domain}")
     return result.ok, (result.stdout + result.stderr).strip()
+
+
+def smb_listing(host: SshHost, share: str, user: str, password: str) -> tuple[bool, str]:
+    """List a share from this machine as a domain user (`smbclient`, password in its environment, not argv)."""
+    result = host.run_script(f"smbclient ls {share} as {user}", 'smbclient "$SHARE" -U "$SMB_USER" -c ls 2>&1\n',
+                             {"SHARE": share, "SMB_USER": user, "PASSWD": password})
+    return result.ok, result.stdout.strip()
+
+
+def resolves_srv(host: SshHost, record: str) -> list[str]:
+    """Targets of an SRV record as this machine's resolver sees them."""
+    out = host.run(f"host -W 3 -t SRV {record}").stdout
+    return [line.split()[-1].rstrip(".") for line in out.splitlines() if "has SRV record" in line]
+
+
+def time_source(host: SshHost) -> str:
+    """The address chrony follows ('^*' in `chronyc sources`), '' when it follows none."""
+    for line in host.run("chronyc -n sources").stdout.splitlines():
+        if line.startswith("^*"):
+            return line.split()[1]
+    return ""
+
+
+def user_setting(host: SshHost, user: str, schema: str, key: str) -> str:
+    """A GSettings value of a user's own session profile (dconf), read as that user."""
+    command = f"su - {user} -s /bin/sh -c 'dbus-run-session -- gsettings get {schema} {key}'"
+    result = host.run(command)
+    return result.stdout.strip() if result.ok else ""
