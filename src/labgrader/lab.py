@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import box, inventory, netns, paths, roles
+from . import steps as steps_mod
 from .errors import HostSetupError, InputError, LabError
 from .scenario import Scenario
 from .scenario import load as load_scenario, scenario_dir
@@ -142,22 +143,27 @@ def plan(lab: Lab, box_name: str) -> tuple[dict, dict]:
     for user, model in zip(seed["users"], scenario.seed.users):
         user["password"] = model.password.get_secret_value()
     machines, secrets = [], {}
-    root = paths.project_root()
     for m in lab.machines:
         role = roles.load(m.role)
-        setup = [step for step in scenario.setup if step.machine == m.name]
-        machines.append({"name": m.name, "role": m.role, "address": str(m.address), "mac": lab.mac(m.name),
-                         "container": lab.container(m.name), "memory_mb": m.memory_mb,
-                         "scripts": role.script_paths() + [
-                             str((scenario_dir(lab.id) / step.script).relative_to(root)) for step in setup],
-                         "env": machine_env(m)})
-        wanted = {**role.provision_secrets, **{var: ref for step in setup for var, ref in step.secrets.items()}}
-        secrets[m.name] = {var: values[ref] for var, ref in wanted.items()}
+        # Vagrant knows each machine by its container's name: unique across labs, so two labs can run at once.
+        machines.append({"name": m.name, "vagrant_name": lab.container(m.name), "role": m.role,
+                         "address": str(m.address), "mac": lab.mac(m.name), "container": lab.container(m.name),
+                         "memory_mb": m.memory_mb, "scripts": role.script_paths(), "env": machine_env(m)})
+        secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
         if role.provision_seed:
             secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
     document = {"scenario": lab.id, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,
                 "namespace": lab.namespace, "env": env, "machines": machines}
     return document, secrets
+
+
+def run_scenario_steps(lab: Lab, steps, log_name: str, report: Report) -> None:
+    """A scenario's setup or solution steps on the running lab, each with the lab's environment."""
+    machines = {m.name: m for m in lab.machines}
+    env = lab_env(lab)
+    steps_mod.run_steps(namespace=lab.namespace, inventory_path=lab.dir / "inventory.yml", steps=steps,
+                        scripts_dir=scenario_dir(lab.id), env_for=lambda step: {**env, **machine_env(machines[step.machine])},
+                        secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 
 def _write_private(path: Path, data: dict) -> None:
@@ -237,7 +243,7 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
     def bring_up(name: str) -> float:
         began = time.monotonic()
         try:
-            _vagrant(lab, f"{name}.log").up(vm_name=name, provider="lxc")
+            _vagrant(lab, f"{name}.log").up(vm_name=lab.container(name), provider="lxc")
         except subprocess.CalledProcessError:
             raise LabError(f"vagrant up {name} failed (log: {paths.display(lab.log_dir / (name + '.log'))})") from None
         return time.monotonic() - began
@@ -248,6 +254,9 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
             report(f"  {name}: up in {future.result():.1f} s")
     wait_ready(lab, report)
     path = inventory.write_for_lab(lab)
+    if fresh and lab.scenario.setup:
+        report(f"starting state: {len(lab.scenario.setup)} steps of the scenario")
+        run_scenario_steps(lab, lab.scenario.setup, "setup.log", report)
     report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
 
 

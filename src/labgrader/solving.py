@@ -5,56 +5,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import inventory as inventory_mod
 from . import lab as lablib
-from . import netns, paths
 from .errors import InputError, LabError
-from .remote.session import LabSession
-from .scenario import scenario_dir
 
 Report = Callable[[str], None]
 
 
 def solve(lab: lablib.Lab, report: Report) -> None:
     """Apply the scenario's reference solution, step by step, on the running lab."""
-    steps = lab.scenario.solution
-    if not steps:
+    if not lab.scenario.solution:
         raise InputError(f"scenario {lab.id} has no solution", field="solution")
-    inventory_path = lab.dir / "inventory.yml"
-    if not inventory_path.is_file():
+    if not (lab.dir / "inventory.yml").is_file():
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
-    session = LabSession(inventory_mod.load(inventory_path))
-    session.recorder.add_secrets(lab.scenario.secrets().values())
-    values = lab.scenario.secrets()
-    env = lablib.lab_env(lab)
-    machines = {m.name: m for m in lab.machines}
-    log = lab.log_dir / "solve.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-
-    def run_all() -> None:
-        with log.open("a") as out:
-            for number, step in enumerate(steps, 1):
-                began = time.monotonic()
-                script = (scenario_dir(lab.id) / step.script).read_text()
-                step_env = {**env, **lablib.machine_env(machines[step.machine]),
-                            **{var: values[ref] for var, ref in step.secrets.items()}}
-                result = session.ssh(step.machine).run_script(step.title, script, step_env)
-                entry = session.recorder.entries[-1]
-                out.write(f"== {step.machine}: {step.title}\n{entry.detail}\n")
-                if not result.ok:
-                    last = entry.detail.strip().splitlines()[-1] if entry.detail.strip() else "no output"
-                    raise LabError(f"solution step {number} ({step.machine}: {step.title}) failed: {last} "
-                                   f"(log: {paths.display(log)})")
-                report(f"  {step.machine}: {step.title} ({time.monotonic() - began:.1f} s)")
-        session.close()
-
-    report(f"solving {lab.id}: {len(steps)} steps (log: {paths.display(log)})")
-    netns.run_inside(lab.namespace, run_all)
+    report(f"solving {lab.id}: {len(lab.scenario.solution)} steps")
+    lablib.run_scenario_steps(lab, lab.scenario.solution, "solve.log", report)
 
 
 @dataclass

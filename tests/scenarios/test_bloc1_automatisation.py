@@ -9,9 +9,14 @@ pytestmark = pytest.mark.scenario_cycle
 solved = solved_lab_fixture("bloc1-automatisation")
 AUTOMATED = ("A1.3/CE.1", "A1.3/CE.2", "A1.3/CE.4")
 SCRIPT = "/srv/automatisation/creer-comptes.sh"
-LINK = 'samba-tool gpo setlink "OU=Postes,OU=Durand,DC=durand,DC=test" "$(samba-tool gpo listall | ' \
-       "awk '/^GPO/ {{g=$3}} /display name *: Restriction connexion distante Atelier/ {{print g}}')\" {} " \
-       "-U Administrator --password='Adm1n-Durand-2026!'"
+GUID = ("$(samba-tool gpo listall | awk '/^GPO/ {g=$3} "
+        "/display name *: Restriction connexion distante Atelier/ {print g}')")
+OU = "OU=Postes,OU=Durand,DC=durand,DC=test"
+CREDS = "-U Administrator --password='Adm1n-Durand-2026!'"
+def relink(option: str = "") -> str:
+    """setlink refuses a GPO already linked: drop the link, then link it again (disabled with --disable)."""
+    return (f'g="{GUID}"; samba-tool gpo dellink "{OU}" "$g" {CREDS} && '
+            f'samba-tool gpo setlink "{OU}" "$g" {option} {CREDS}')
 
 
 def only(not_met: str) -> dict[str, str]:
@@ -31,11 +36,11 @@ def test_the_solved_lab_meets_every_automated_criterion(solved):
 
 def test_a_disabled_gpo_link_fails_the_gpo_criterion_only(solved):
     lab, _ = solved
-    lab.run("dc1", LINK.format("--disable"))
+    lab.run("dc1", relink("--disable"))
     try:
         assert lab.grid("link-disabled") == only("A1.3/CE.1")
     finally:
-        lab.run("dc1", LINK.format(""))
+        lab.run("dc1", relink())
 
 
 def test_an_unquoted_expansion_fails_the_good_practice_criterion_only(solved):

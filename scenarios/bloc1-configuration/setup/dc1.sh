@@ -1,7 +1,9 @@
 #!/bin/sh
 # A1.2's starting state on the DC: what a former contractor left behind.
 set -eu
-# The directory opened to anonymous reads (dSHeuristics: 7th character 2).
+# The directory opened to anonymous reads: anonymous operations allowed (dSHeuristics, 7th character 2)
+# and ANONYMOUS LOGON (AN) granted read on the whole domain.
+samba-tool dsacl set --action=allow --objectdn="$LAB_BASE_DN" --sddl="(A;CI;RPLCLORC;;;AN)" >/dev/null
 ldbmodify -H /var/lib/samba/private/sam.ldb >/dev/null <<LDIF
 dn: CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,$LAB_BASE_DN
 changetype: modify

@@ -21,7 +21,11 @@ LDIF
 # Personal data for GG_RH only; a common share for the staff.
 sed -i '/^\[rh\]/,/^\[/ { /read only/a\	valid users = @DURAND\\GG_RH
 }' /etc/samba/smb.conf
-chmod 0770 /srv/partages/rh
+# The DC's NSS does not list domain groups: winbind gives GG_RH's gid for the POSIX side.
+gid=$(wbinfo --sid-to-gid "$(wbinfo --name-to-sid "$LAB_NETBIOS\\GG_RH" | cut -d' ' -f1)")
+chgrp -R "$gid" /srv/partages/rh
+chmod 2770 /srv/partages/rh
+chmod 0660 /srv/partages/rh/*
 mkdir -p /srv/partages/commun
 chmod 1777 /srv/partages/commun
 printf '\n[commun]\n\tpath = /srv/partages/commun\n\tread only = no\n' >> /etc/samba/smb.conf

@@ -68,8 +68,11 @@ def domain_join(host: SshHost, domain: str) -> tuple[bool, str]:
 
 
 def smb_listing(host: SshHost, share: str, user: str, password: str) -> tuple[bool, str]:
-    """List a share from this machine as a domain user (`smbclient`, password in its environment, not argv)."""
-    result = host.run_script(f"smbclient ls {share} as {user}", 'smbclient "$SHARE" -U "$SMB_USER" -c ls 2>&1\n',
+    """List a share from this machine as a domain user (`smbclient`, password in its environment, not argv).
+
+    NTLM, not Kerberos: a workstation whose resolver is wrong would otherwise wait minutes for a KDC."""
+    script = 'timeout 30 smbclient "$SHARE" -U "$SMB_USER" --use-kerberos=off -c ls 2>&1\n'
+    result = host.run_script(f"smbclient ls {share} as {user}", script,
                              {"SHARE": share, "SMB_USER": user, "PASSWD": password})
     return result.ok, result.stdout.strip()
 
@@ -90,6 +93,6 @@ def time_source(host: SshHost) -> str:
 
 def user_setting(host: SshHost, user: str, schema: str, key: str) -> str:
     """A GSettings value of a user's own session profile (dconf), read as that user."""
-    command = f"su - {user} -s /bin/sh -c 'dbus-run-session -- gsettings get {schema} {key}'"
+    command = f"timeout 30 su - {user} -s /bin/sh -c 'dbus-run-session -- gsettings get {schema} {key}'"
     result = host.run(command)
     return result.stdout.strip() if result.ok else ""
