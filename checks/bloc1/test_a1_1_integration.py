@@ -11,21 +11,6 @@ criterion = pytest.mark.criterion
 
 
 @pytest.fixture(scope="module")
-def workstation(lab, scenario):
-    return lab.ssh(scenario.expect("workstation"))
-
-
-@pytest.fixture(scope="module")
-def directory(lab, role_host):
-    return lab.directory(role_host("samba-dc"))
-
-
-@pytest.fixture(scope="module")
-def supervision(lab, role_host):
-    return lab.supervision(role_host("zabbix"))
-
-
-@pytest.fixture(scope="module")
 def zabbix_host(supervision, scenario):
     """The workstation's host in the supervision (None when the candidate has not declared it)."""
     return supervision.host(scenario.expect("zabbix_host"))

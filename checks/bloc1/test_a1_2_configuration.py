@@ -9,16 +9,6 @@ criterion = pytest.mark.criterion
 
 
 @pytest.fixture(scope="module")
-def directory(lab, role_host):
-    return lab.directory(role_host("samba-dc"))
-
-
-@pytest.fixture(scope="module")
-def workstation(lab, scenario):
-    return lab.ssh(scenario.expect("workstation"))
-
-
-@pytest.fixture(scope="module")
 def domain_user(inventory):
     """A domain account as Samba's client tools want it: user@REALM."""
     return lambda user: f"{user}@{inventory.domain.realm}"
@@ -73,6 +63,7 @@ def test_the_domain_srv_records_resolve_from_the_workstation(workstation, scenar
 @criterion("A1.2/CE.4", title="Le poste suit l'heure du contrôleur de domaine", impact=0.7)
 def test_the_workstation_follows_the_time_of_the_domain_controller(workstation, inventory, role_host, eventually):
     dc_address = inventory.hosts[role_host("samba-dc")].address
+    assert workstation.testinfra.service("chrony").is_running, "chrony is not running on the workstation"
 
     def synchronised():
         source = linux.time_source(workstation)

@@ -13,11 +13,6 @@ GPO_COMPUTER_DISABLED = 0x2   # GPO flags: its computer configuration is disable
 
 
 @pytest.fixture(scope="module")
-def directory(lab, role_host):
-    return lab.directory(role_host("samba-dc"))
-
-
-@pytest.fixture(scope="module")
 def gpo(directory, scenario):
     """The GPO named in the brief, or None."""
     return next((g for g in directory.gpos() if g.first("displayName") == scenario.expect("gpo_name")), None)

@@ -25,7 +25,7 @@ from . import box, inventory, netns, paths, roles
 from . import steps as steps_mod
 from .errors import HostSetupError, InputError, LabError
 from .scenario import Scenario
-from .scenario import load as load_scenario, scenario_dir
+from .scenario import load as load_scenario, step_script
 
 if TYPE_CHECKING:
     import vagrant
@@ -162,7 +162,7 @@ def run_scenario_steps(lab: Lab, steps, log_name: str, report: Report) -> None:
     machines = {m.name: m for m in lab.machines}
     env = lab_env(lab)
     steps_mod.run_steps(namespace=lab.namespace, inventory_path=lab.dir / "inventory.yml", steps=steps,
-                        scripts_dir=scenario_dir(lab.id), env_for=lambda step: {**env, **machine_env(machines[step.machine])},
+                        script_of=lambda step: step_script(lab.id, step), env_for=lambda step: {**env, **machine_env(machines[step.machine])},
                         secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 

@@ -116,7 +116,7 @@ class Step(Strict):
     """A script run as root on one machine: a fault of the starting state, or a step of the solution."""
     machine: str = Field(pattern=NAME)
     title: str
-    script: str = Field(description="path under scenarios/<id>/")
+    script: str = Field(description="path under scenarios/<id>/, or under the project root when it starts with labs/")
     secrets: dict[str, str] = Field(default={}, description="environment variable -> secret name")
 
 
@@ -232,6 +232,13 @@ def scenario_dir(scenario_id: str) -> Path:
     return paths.scenarios_dir() / scenario_id
 
 
+def step_script(scenario_id: str, step: Step) -> Path:
+    """A step's script: the scenario's own (scenarios/<id>/…) or a role's shared one (labs/…)."""
+    if step.script.startswith("labs/"):
+        return paths.project_root() / step.script
+    return scenario_dir(scenario_id) / step.script
+
+
 def _check_steps(scenario: Scenario, shown: str) -> None:
     secrets = scenario.secrets()
     for kind in ("setup", "solution"):
@@ -241,8 +248,9 @@ def _check_steps(scenario: Scenario, shown: str) -> None:
                 if step.machine not in {m.name for m in profile.machines}:
                     raise InputError(f"no machine '{step.machine}' in profile {pname}", path=shown,
                                      field=f"{field}.machine")
-            if not (scenario_dir(scenario.id) / step.script).is_file():
-                raise InputError(f"no file scenarios/{scenario.id}/{step.script}", path=shown, field=f"{field}.script")
+            if not step_script(scenario.id, step).is_file():
+                raise InputError(f"no file {paths.display(step_script(scenario.id, step))}", path=shown,
+                                 field=f"{field}.script")
             for variable, name in step.secrets.items():
                 if name not in secrets:
                     raise InputError(f"unknown secret '{name}' (known: {', '.join(secrets)})", path=shown,

@@ -15,7 +15,7 @@ from .scenario import Step
 Report = Callable[[str], None]
 
 
-def run_steps(*, namespace: str, inventory_path: Path, steps: Sequence[Step], scripts_dir: Path,
+def run_steps(*, namespace: str, inventory_path: Path, steps: Sequence[Step], script_of: Callable[[Step], Path],
               env_for: Callable[[Step], dict[str, str]], secrets: dict[str, str], log: Path,
               report: Report) -> None:
     """Run each step's script on its machine with env_for(step) and the step's secrets; stop at the first
@@ -30,7 +30,7 @@ def run_steps(*, namespace: str, inventory_path: Path, steps: Sequence[Step], sc
                 for number, step in enumerate(steps, 1):
                     began = time.monotonic()
                     env = {**env_for(step), **{var: secrets[ref] for var, ref in step.secrets.items()}}
-                    result = session.ssh(step.machine).run_script(step.title, (scripts_dir / step.script).read_text(),
+                    result = session.ssh(step.machine).run_script(step.title, script_of(step).read_text(),
                                                                   env)
                     detail = session.recorder.entries[-1].detail
                     out.write(f"== {step.machine}: {step.title}\n{detail}\n")

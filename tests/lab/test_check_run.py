@@ -3,13 +3,11 @@ machine, and no secret in any artefact."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 
 from labgrader import lab as lablib, netns, paths, scenario
 
@@ -74,7 +72,6 @@ def test_a_stopped_machine_makes_its_checks_errors_and_the_rest_is_still_graded(
 
 
 LEAKY_CHECK = '''
-import pytest
 
 @pytest.mark.criterion("A1.1/CE.4", title="Un contrôle maladroit qui affiche un mot de passe")
 def test_a_careless_check_prints_a_password(lab):

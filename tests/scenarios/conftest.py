@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,24 @@ from ..support import LABGRADER, require_host
 
 
 class SolvedLab:
-    def __init__(self, scenario_id: str, reports: Path):
-        self.id, self.reports = scenario_id, reports
+    def __init__(self, scenario_id: str, reports: Path, self_test: subprocess.CompletedProcess):
+        self.id, self.reports, self.self_test = scenario_id, reports, self_test
+
+    def assert_self_test_passed(self, checks: int) -> None:
+        assert self.self_test.returncode == 0, self.self_test.stdout + self.self_test.stderr
+        assert f"{self.id}: {checks} of {checks} checks flipped from failed to passed" in self.self_test.stdout
+
+    @contextmanager
+    def broken(self, machine: str, breaking: str, restoring: str):
+        """One thing broken on a solved lab for the time of the block, then put back."""
+        self.run(machine, breaking)
+        try:
+            yield
+        finally:
+            self.run(machine, restoring)
+
+    def only_not_met(self, criterion: str, automated: tuple[str, ...]) -> dict[str, str]:
+        return {c: "not_met" if c == criterion else "met" for c in automated}
 
     def run(self, machine: str, command: str) -> None:
         result = subprocess.run([*LABGRADER, "ssh", self.id, machine, "--", "sudo", "sh", "-c", command],
@@ -42,8 +59,7 @@ def solved_lab_fixture(scenario_id: str):
         require_host()
         reports = tmp_path_factory.mktemp(scenario_id)
         result = subprocess.run([*LABGRADER, "test", scenario_id, "--keep"], capture_output=True, text=True)
-        lab = SolvedLab(scenario_id, reports)
-        yield lab, result
+        yield SolvedLab(scenario_id, reports, result)
         lablib.down(lablib.open_lab(scenario_id), lambda _: None)
 
     return solved

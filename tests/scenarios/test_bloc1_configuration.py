@@ -8,50 +8,35 @@ from .conftest import solved_lab_fixture
 pytestmark = pytest.mark.scenario_cycle
 solved = solved_lab_fixture("bloc1-configuration")
 AUTOMATED = ("A1.2/CE.2", "A1.2/CE.4", "A1.2/CE.5", "A1.2/CE.6")
-SAM = "/var/lib/samba/private/sam.ldb"
-ANONYMOUS_READS = ("printf 'dn: CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,DC=durand,DC=test\\n"
-                   "changetype: modify\\nreplace: dSHeuristics\\ndSHeuristics: {}\\n' | ldbmodify -H " + SAM)
 
 
-def only(not_met: str) -> dict[str, str]:
-    return {c: "not_met" if c == not_met else "met" for c in AUTOMATED}
+def anonymous_reads(heuristics: str) -> str:
+    return ("printf 'dn: CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,DC=durand,DC=test\\n"
+            f"changetype: modify\\nreplace: dSHeuristics\\ndSHeuristics: {heuristics}\\n' "
+            "| ldbmodify -H /var/lib/samba/private/sam.ldb")
+
+
+def high_contrast(value: str) -> str:
+    return ("su - dmoreau@durand.test -s /bin/sh -c "
+            f"'dbus-run-session -- gsettings set org.gnome.desktop.a11y.interface high-contrast {value}'")
 
 
 def test_every_check_fails_on_the_fresh_lab_and_passes_once_solved(solved):
-    _lab, result = solved
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "bloc1-configuration: 13 of 13 checks flipped from failed to passed" in result.stdout
-
-
-def test_the_solved_lab_meets_every_automated_criterion(solved):
-    lab, _ = solved
-    assert lab.grid("solved") == {c: "met" for c in AUTOMATED}
+    solved.assert_self_test_passed(checks=13)
+    assert solved.grid("solved") == {c: "met" for c in AUTOMATED}
 
 
 def test_a_directory_reopened_to_anonymous_reads_fails_the_security_criterion_only(solved):
-    lab, _ = solved
-    lab.run("dc1", ANONYMOUS_READS.format("0000002"))
-    try:
-        assert lab.grid("anonymous") == only("A1.2/CE.6")
-    finally:
-        lab.run("dc1", ANONYMOUS_READS.format("0000000"))
+    with solved.broken("dc1", anonymous_reads("0000002"), anonymous_reads("0000000")):
+        assert solved.grid("anonymous") == solved.only_not_met("A1.2/CE.6", AUTOMATED)
 
 
 def test_high_contrast_turned_off_fails_the_accessibility_criterion_only(solved):
-    lab, _ = solved
-    setting = ("su - dmoreau@durand.test -s /bin/sh -c "
-               "'dbus-run-session -- gsettings set org.gnome.desktop.a11y.interface high-contrast {}'")
-    lab.run("client1", setting.format("false"))
-    try:
-        assert lab.grid("no-contrast") == only("A1.2/CE.5")
-    finally:
-        lab.run("client1", setting.format("true"))
+    with solved.broken("client1", high_contrast("false"), high_contrast("true")):
+        assert solved.grid("no-contrast") == solved.only_not_met("A1.2/CE.5", AUTOMATED)
 
 
 def test_a_member_missing_from_the_requested_group_fails_the_identities_criterion_only(solved):
-    lab, _ = solved
-    lab.run("dc1", "samba-tool group removemembers GG_BureauEtudes fpetit")
-    try:
-        assert lab.grid("member-missing") == only("A1.2/CE.2")
-    finally:
-        lab.run("dc1", "samba-tool group addmembers GG_BureauEtudes fpetit")
+    with solved.broken("dc1", "samba-tool group removemembers GG_BureauEtudes fpetit",
+                       "samba-tool group addmembers GG_BureauEtudes fpetit"):
+        assert solved.grid("member-missing") == solved.only_not_met("A1.2/CE.2", AUTOMATED)

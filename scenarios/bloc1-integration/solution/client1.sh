@@ -11,11 +11,7 @@ systemctl reset-failed
 hostnamectl set-hostname pc-compta-01
 sed -i "s/^$LAB_ADDRESS .*/$LAB_ADDRESS pc-compta-01.$LAB_DOMAIN pc-compta-01/" /etc/hosts
 timedatectl set-timezone Europe/Paris
-# 3-4. Join the domain, computer account in Durand/Postes; home directories for domain users.
-printf '%s' "$DOMAIN_ADMIN_PASSWORD" | realm join --install=/ -U Administrator \
-  --computer-ou="OU=Postes,OU=Durand,$LAB_BASE_DN" "$LAB_DOMAIN"
-pam-auth-update --enable mkhomedir
-systemctl enable --now sssd 2>/dev/null  # realm join --install=/ configures sssd but leaves it stopped here
+# 3-4. Joining the domain is the next step of the solution (labs/roles/linux-client/join-domain.sh).
 # 5. The supervision agent answers zbx1 only.
 sed -i -e "s/^Server=.*/Server=$LAB_ZABBIX_ADDRESS/" -e "s/^ServerActive=.*/ServerActive=$LAB_ZABBIX_ADDRESS/" \
   -e "s/^Hostname=.*/Hostname=pc-compta-01/" /etc/zabbix/zabbix_agentd.conf

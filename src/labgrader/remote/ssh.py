@@ -74,30 +74,26 @@ class SshHost:
     def run(self, command: str, *, sudo: bool = True) -> CommandResult:
         """Run a shell command (as root by default: checks read system state) and record it."""
         full = f"sudo -n sh -c {_quote(command)}" if sudo else command
-        try:
-            _stdin, stdout, stderr = self.client.exec_command(full, timeout=60)
-            out = stdout.read().decode(errors="replace")
-            err = stderr.read().decode(errors="replace")
-            status = stdout.channel.recv_exit_status()
-        except (OSError, paramiko.SSHException) as exc:
-            raise HostUnreachable(f"{self.name}: the SSH connection failed: {exc}") from None
-        self.recorder.record(self.name, f"$ {command}", f"exit {status}\n{out}{err}".strip())
-        return CommandResult(command, status, out, err)
+        return self._exec(full, shown=f"$ {command}", timeout=60)
 
     def run_script(self, title: str, script: str, env: dict[str, str] | None = None) -> CommandResult:
         """Run a shell script as root, sent on standard input with its environment (secrets never in argv)."""
         exports = "".join(f"export {name}={_quote(value)}\n" for name, value in (env or {}).items())
+        return self._exec("sudo -n sh -s", shown=f"script: {title}", stdin=exports + script, timeout=600)
+
+    def _exec(self, command: str, *, shown: str, timeout: int, stdin: str | None = None) -> CommandResult:
         try:
-            stdin, stdout, stderr = self.client.exec_command("sudo -n sh -s", timeout=600)
-            stdin.write(exports + script)
-            stdin.channel.shutdown_write()
+            channel_in, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+            if stdin is not None:
+                channel_in.write(stdin)
+                channel_in.channel.shutdown_write()
             out = stdout.read().decode(errors="replace")
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
         except (OSError, paramiko.SSHException) as exc:
             raise HostUnreachable(f"{self.name}: the SSH connection failed: {exc}") from None
-        self.recorder.record(self.name, f"script: {title}", f"exit {status}\n{out}{err}".strip())
-        return CommandResult(f"script: {title}", status, out, err)
+        self.recorder.record(self.name, shown, f"exit {status}\n{out}{err}".strip())
+        return CommandResult(shown, status, out, err)
 
     @cached_property
     def testinfra(self) -> testinfra.host.Host:
