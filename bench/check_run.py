@@ -2,7 +2,7 @@
 """How long `labgrader check` takes against a running lab, and how many connections it opens per host.
 
 Prints figures; asserts nothing. Run as root from the project root (brings the lab up if it is not):
-    .venv/bin/python bench/check_run.py [--scenario bloc1-integration] [--runs 5]
+    .venv/bin/python bench/check_run.py [--scenario bloc1-integration] [--runs 5] [--solved]
 Target: one connection per host and protocol for the whole run."""
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="bloc1-integration")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--solved", action="store_true", help="apply the reference solution first (from a fresh lab)")
     args = parser.parse_args()
+    if args.solved:
+        subprocess.run([*LABGRADER, "down", args.scenario], check=True, capture_output=True)
     subprocess.run([*LABGRADER, "up", args.scenario], check=True, capture_output=True)
+    if args.solved:
+        subprocess.run([*LABGRADER, "solve", args.scenario], check=True, capture_output=True)
     walls, connections, summary = [], "", {}
     with tempfile.TemporaryDirectory(prefix="lg-bench-check-") as tmp:
         for run in range(args.runs):
