@@ -13,7 +13,8 @@ from labgrader import lab as lablib, netns, paths, scenario
 
 SCENARIO = scenario.load("bloc1-integration")
 ROOT = Path(__file__).resolve().parents[2]
-FRESH_LAB = {"A1.1/CE.1": "met", "A1.1/CE.3": "not_met", "A1.1/CE.4": "not_met", "A1.1/CE.6": "evaluator"}
+# On the lab as the supplier delivered it, every automated criterion is the candidate's work still to do.
+FRESH_LAB = {**{f"A1.1/CE.{n}": "not_met" for n in range(1, 6)}, **{f"A1.1/CE.{n}": "evaluator" for n in (6, 7, 8)}}
 
 
 def check(*args: str, out: Path) -> subprocess.CompletedProcess:
@@ -31,14 +32,14 @@ def test_check_grades_the_fresh_lab_criterion_by_criterion(embedded_lab, tmp_pat
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["scenario"] == "bloc1-integration" and report["candidate"] == "cand-0042"
     assert [c["id"] for c in report["criteria"]] == [f"A1.1/CE.{n}" for n in range(1, 9)]
-    assert FRESH_LAB.items() <= statuses(report).items()
+    assert statuses(report) == FRESH_LAB
     by_id = {c["id"]: c for c in report["criteria"]}
     logon = next(c for c in by_id["A1.1/CE.4"]["checks"] if "ouvre une session" in c["title"])
     assert logon["outcome"] == "failed" and "password logon refused" in logon["message"]
     assert any(e["action"].startswith("ssh logon amartin@durand.test") for e in logon["evidence"])
     assert by_id["A1.1/CE.6"]["guidance"] and by_id["A1.1/CE.6"]["checks"] == []
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
-    assert suite.get("tests") == "5" and suite.get("failures") == "2"
+    assert suite.get("tests") == "14" and suite.get("failures") == "14"
     assert 'lang="fr"' in (tmp_path / "report.html").read_text()
 
 
@@ -48,9 +49,9 @@ def test_the_same_checks_run_unchanged_through_pytest(embedded_lab, tmp_path):
                              "--lab-report", str(tmp_path), "-p", "no:cacheprovider", "-q"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1, result.stdout[-2000:]
-    assert "2 failed, 3 passed" in result.stdout
-    assert FRESH_LAB.items() <= statuses(json.loads((tmp_path / "report.json").read_text())).items()
-    assert "labgrader: connections opened: client1/ssh=1, dc1/ldaps=1" in result.stdout
+    assert "14 failed" in result.stdout
+    assert statuses(json.loads((tmp_path / "report.json").read_text())) == FRESH_LAB
+    assert "labgrader: connections opened: client1/ssh=1, dc1/ldaps=1, zbx1/zabbix_api=1" in result.stdout
 
 
 def test_a_stopped_machine_makes_its_checks_errors_and_the_rest_is_still_graded(embedded_lab, tmp_path):
@@ -72,6 +73,7 @@ def test_a_stopped_machine_makes_its_checks_errors_and_the_rest_is_still_graded(
 
 
 LEAKY_CHECK = '''
+import pytest
 
 @pytest.mark.criterion("A1.1/CE.4", title="Un contrôle maladroit qui affiche un mot de passe")
 def test_a_careless_check_prints_a_password(lab):

@@ -32,6 +32,8 @@ def test_a_failed_up_removes_what_it_built_and_keeps_its_logs(tmp_path, embedded
     (role / "fail.sh").write_text("#!/bin/sh\necho 'provisioning fails here on purpose' >&2\nexit 1\n")
     data = yaml.safe_load((project / "scenarios" / "bloc1-integration.yaml").read_text())
     data["id"] = "bloc1-broken"
+    for steps_of_another_lab in ("setup", "solution"):
+        data.pop(steps_of_another_lab, None)
     data["profiles"]["embedded"]["machines"] = [{"name": "ws1", "role": "broken", "address": "192.168.56.60"}]
     (project / "scenarios" / "bloc1-broken.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     env = dict(os.environ, LABGRADER_ROOT=str(project), LABGRADER_STATE=str(tmp_path / "state"))
