@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .lab import Lab
 
 SECRETS_FILE = "secrets.yml"
-TRANSPORTS = ("ssh", "ldaps", "zabbix_api", "winrm", "glpi_api")
 
 
 class Strict(BaseModel):
@@ -108,8 +107,8 @@ class Inventory(Strict):
         """Every secret value this inventory can reach: what reports must never contain."""
         found = [str(v) for v in self._secrets("secrets_file").values()] if self.secrets_file else []
         for name, host in self.hosts.items():
-            for kind in TRANSPORTS:
-                transport = getattr(host.transports, kind, None)
+            for kind in Transports.model_fields:
+                transport = getattr(host.transports, kind)
                 for attr in ("password", "token"):
                     ref = getattr(transport, attr, None) if transport else None
                     if ref is not None and ref.env and os.environ.get(ref.env):
