@@ -255,7 +255,8 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
     wait_ready(lab, report)
     path = inventory.write_for_lab(lab)
     if fresh and lab.scenario.setup:
-        report(f"starting state: {len(lab.scenario.setup)} steps of the scenario")
+        count = len(lab.scenario.setup)
+        report(f"starting state: {count} step{'s' if count > 1 else ''} of the scenario")
         run_scenario_steps(lab, lab.scenario.setup, "setup.log", report)
     report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
 
