@@ -12,7 +12,7 @@ import pytest
 from . import inventory as inventory_mod
 from . import paths, referentiel, scenario as scenario_mod
 from .errors import InputError, LabError
-from .remote.evidence import REDACTED
+from .remote.evidence import Recorder
 
 
 def checks_dir() -> Path:
@@ -64,11 +64,8 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
 
 def _redact_file(path: Path, scenario: scenario_mod.Scenario, inventory_path: Path) -> None:
     """The log holds whatever pytest printed; no secret may survive in it."""
-    secrets = set(scenario.secrets().values()) | set(inventory_mod.load(inventory_path).all_secrets())
-    text = path.read_text(errors="replace")
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    path.write_text(text)
+    recorder = Recorder((*scenario.secrets().values(), *inventory_mod.load(inventory_path).all_secrets()))
+    path.write_text(recorder.redact(path.read_text(errors="replace")))
 
 
 def _usage_message(log: Path) -> str:

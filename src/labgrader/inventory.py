@@ -158,10 +158,7 @@ def load(path: Path) -> Inventory:
 # --- written by `labgrader up` ----------------------------------------------------------------------------------
 
 def write_secrets(path: Path, values: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump(values, handle, allow_unicode=True)
+    paths.write_private(path, yaml.safe_dump(values, allow_unicode=True))
 
 
 def ssh_key(state: Path) -> Path:

@@ -166,13 +166,6 @@ def run_scenario_steps(lab: Lab, steps, log_name: str, report: Report) -> None:
                         secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 
-def _write_private(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=False)
-
-
 def _vagrant(lab: Lab, log_name: str) -> "vagrant.Vagrant":
     """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
     import vagrant  # imported here: it warns on import when Vagrant is missing, which check_host reports better
@@ -230,8 +223,8 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
     started = time.monotonic()
     the_box = box.ensure(report)
     document, secrets = plan(lab, the_box.name)
-    _write_private(lab.dir / "plan.json", document)
-    _write_private(lab.dir / "secrets.json", secrets)
+    paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))
+    paths.write_private(lab.dir / "secrets.json", json.dumps(secrets, indent=1, ensure_ascii=False))
     inventory.write_secrets(lab.dir / inventory.SECRETS_FILE, lab.scenario.secrets())
     (paths.state_dir() / "current").write_text(lab.id + "\n")
     netns.ensure(lab.network())

@@ -24,11 +24,11 @@ class Recorder:
     connections: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = tuple(sorted({s for s in self.secrets if s}, key=len, reverse=True))
+        self.add_secrets(())
 
     def add_secrets(self, values: Iterable[str]) -> None:
-        self.secrets = tuple(sorted(set(self.secrets) | {v for v in values if v}, key=len, reverse=True))
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = tuple(sorted({v for v in (*self.secrets, *values) if v}, key=len, reverse=True))
 
     def redact(self, text: object) -> str:
         text = str(text)
