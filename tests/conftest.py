@@ -10,3 +10,6 @@ def pytest_collection_modifyitems(items):
             return 1  # takes the shared lab down: after every test that uses it
         return 0
     items.sort(key=rank)
+
+
+pytest_plugins = ["pytester"]  # grading semantics are proven on throwaway check files (tests/unit)

@@ -119,7 +119,7 @@ def test_root_cannot_log_on_over_ssh_with_a_password(workstation):
 @criterion("A1.1/CE.5", title="Les mises à jour de sécurité automatiques sont configurées", impact=0.7)
 def test_automatic_security_updates_are_configured(workstation):
     assert workstation.testinfra.package("unattended-upgrades").is_installed
-    assert linux.apt_setting(workstation, "APT::Periodic::Unattended-Upgrade") == "1"
+    assert linux.apt_setting(linux.apt_config(workstation), "APT::Periodic::Unattended-Upgrade") == "1"
 
 
 @criterion("A1.1/CE.5", title="Aucun compte local n'a de mot de passe vide", impact=1.0)

@@ -69,9 +69,11 @@ def _redact_file(path: Path, scenario: scenario_mod.Scenario, inventory_path: Pa
 
 
 def _usage_message(log: Path) -> str:
-    for line in log.read_text().splitlines():
-        if "labgrader: error: " in line:
-            return line.split("labgrader: error: ", 1)[1].rstrip(" !")
+    """Every `labgrader: error:` line pytest printed (the preflight may find several gaps), one per line."""
+    found = [line.split("labgrader: error: ", 1)[1].rstrip(" !") for line in log.read_text().splitlines()
+             if "labgrader: error: " in line]
+    if found:
+        return "\nlabgrader: error: ".join(dict.fromkeys(found))
     return f"the check run stopped on a usage error (log: {paths.display(log)})"
 
 
@@ -79,16 +81,17 @@ class _MarkerCollector:
     """A pytest plugin object that only records each collected check's criterion marker."""
 
     def __init__(self) -> None:
-        self.checks: list[tuple[str, str | None]] = []
+        self.checks: list[tuple[str, str | None, bool]] = []
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             marker = item.get_closest_marker("criterion")
-            self.checks.append((item.nodeid, marker.args[0] if marker and marker.args else None))
+            self.checks.append((item.nodeid, marker.args[0] if marker and marker.args else None,
+                                bool(marker and marker.kwargs.get("supporting"))))
 
 
-def collect_checks() -> list[tuple[str, str | None]]:
-    """(node id, criterion id or None) of every check under checks/, without running any."""
+def collect_checks() -> list[tuple[str, str | None, bool]]:
+    """(node id, criterion id or None, supporting) of every check under checks/, without running any."""
     collector = _MarkerCollector()
     with open("/dev/null", "w") as sink, contextlib.redirect_stdout(sink):
         status = pytest.main([str(checks_dir()), "--collect-only", "-q", "-p", "no:cacheprovider",
@@ -103,7 +106,7 @@ def validate_checks() -> dict[str, tuple[int, int]]:
     (automated criteria with at least one check, automated criteria)."""
     ref = referentiel.load()
     covered: dict[str, set[str]] = defaultdict(set)
-    for nodeid, criterion_id in collect_checks():
+    for nodeid, criterion_id, supporting in collect_checks():
         if criterion_id is None:
             raise InputError(f"{nodeid}: a check must name the criterion it evidences (@pytest.mark.criterion)")
         try:
@@ -113,8 +116,14 @@ def validate_checks() -> dict[str, tuple[int, int]]:
         file_activity = _activity_of(nodeid)
         if file_activity and criterion.activity_id != file_activity:
             raise InputError(f"{nodeid}: criterion {criterion_id} does not belong to activity {file_activity}")
-        if not criterion.automated:
-            raise InputError(f"{nodeid}: criterion {criterion_id} is judged by the evaluator, not by a check")
+        if not criterion.automated and not supporting:
+            raise InputError(f"{nodeid}: criterion {criterion_id} is judged by the evaluator: a check may only "
+                             "support it (@pytest.mark.criterion(…, supporting=True))")
+        if criterion.automated and supporting:
+            raise InputError(f"{nodeid}: criterion {criterion_id} is automated: its checks are verdicts, "
+                             "not supporting evidence")
+        if supporting:
+            continue
         covered[criterion.activity_id].add(criterion_id)
     return {a.id: (len(covered[a.id]), sum(c.automated for c in a.criteria)) for a in ref.activities()}
 

@@ -16,11 +16,11 @@ from typing import Callable, TypeVar
 import pytest
 
 from . import inventory as inventory_mod
-from . import netns, referentiel, scenario as scenario_mod
+from . import netns, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
+from .remote.base import RemoteError
 from .remote.evidence import Recorder
-from .remote.session import LabSession
-from .remote.ssh import HostUnreachable
+from .remote.session import LabSession, MissingFromInventory
 from .report import write_reports
 from .report.model import CheckResult, CriterionInfo, build_report
 
@@ -40,9 +40,11 @@ class LabRun:
         if scenario is not None:
             self.session.recorder.add_secrets(scenario.secrets().values())
         self.results: list[CheckResult] = []
+        self.collected: dict[str, tuple[str, str, float]] = {}  # node id -> (criterion, title, impact)
         self.marks: dict[str, int] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.report: dict | None = None
+        self.aborted = False  # stopped before grading (bad marker, preflight gap): no report at all
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,6 +95,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if run is None:
         return
     ref = referentiel.load()
+    run.aborted = True  # until collection and the preflight are through
     elsewhere = []
     for item in items:
         marker = item.get_closest_marker("criterion")
@@ -110,9 +113,25 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             elsewhere.append(item)  # `pytest checks/bloc1` against an A1.1 lab: the other activities' checks
             continue
         run.activity = run.activity or criterion.activity_id
+        run.collected[item.nodeid] = (criterion_id, marker.kwargs["title"], float(marker.kwargs.get("impact", 0.7)))
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
         items[:] = [item for item in items if item not in elsewhere]
+        for item in elsewhere:
+            run.collected.pop(item.nodeid, None)
+    if not config.option.collectonly:
+        _preflight(run)
+    run.aborted = False
+
+
+def _preflight(run: LabRun) -> None:
+    """What the inventory promises is verified before any verdict; every gap is a line, exit 2."""
+    missing = preflight.gaps(run.session, run.scenario)
+    if missing:
+        run.session.close()
+        source = run.inventory.source
+        _usage_error("\nlabgrader: error: ".join(gap if gap.startswith(source) else f"{source}: {gap}"
+                                                  for gap in missing))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -131,26 +150,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     report = outcome.get_result()
     _redact_report(report, run)
-    unreachable = call.excinfo is not None and call.excinfo.errisinstance(HostUnreachable)
-    if unreachable:  # the machine, not the candidate's work: pytest shows an error, not a failure
+    kind = _outcome(item, call, report)
+    if kind == "error" and call.when == "call":  # not a verdict: pytest shows an error, not a failure
         report.outcome = "failed"
-        report.when_unreachable = True
+        report.labgrader_error = True
     final = (call.when == "call") or (report.failed or report.skipped)
     if not final or any(r.id == item.nodeid for r in run.results):
         return
-    if report.skipped:
-        kind, message = "skipped", _skip_reason(report)
-    elif report.failed and (unreachable or call.when != "call"):
-        kind, message = "error", _message(call, run)
-    elif report.failed:
-        kind, message = "failed", _message(call, run)
-    else:
-        kind, message = "passed", ""
+    message = {"passed": "", "skipped": _skip_reason(report)}.get(kind) or _message(call, run, kind)
     marker = item.get_closest_marker("criterion")
     run.results.append(CheckResult(
         id=item.nodeid, criterion=marker.args[0], title=marker.kwargs["title"],
         impact=float(marker.kwargs.get("impact", 0.7)), outcome=kind, message=message,
         evidence=run.session.recorder.since(run.marks.get(item.nodeid, 0)), duration=round(call.duration, 3)))
+
+
+def _outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> str:
+    """passed / failed / error / skipped. Only an assertion a check makes about the lab is `failed`: an
+    exception anywhere else (a helper, a fixture, a library, a missing secret) is `error`, never a verdict."""
+    if report.skipped:
+        return "skipped"
+    if call.excinfo is None:
+        return "passed" if call.when == "call" else "error"
+    if call.when == "call" and _is_verdict(call.excinfo, item):
+        return "failed"
+    return "error"
+
+
+def _is_verdict(excinfo: pytest.ExceptionInfo, item: pytest.Item) -> bool:
+    """An AssertionError (or pytest.fail) raised by the check's own code: its module or a checks conftest."""
+    if not excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        return False
+    raised_in, check_file = Path(str(excinfo.traceback[-1].path)), Path(str(item.path))
+    return raised_in == check_file or (raised_in.name == "conftest.py" and check_file.is_relative_to(raised_in.parent))
 
 
 def _redact_report(report: pytest.TestReport, run: LabRun) -> None:
@@ -175,16 +207,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    if getattr(report, "when_unreachable", False):
-        return "error", "E", "ERROR (host unreachable)"
+    if getattr(report, "labgrader_error", False):
+        return "error", "E", "ERROR (not a verdict)"
     return None
 
 
-def _message(call: pytest.CallInfo, run: LabRun) -> str:
+NOT_A_VERDICT = "Le correcteur n'a pas pu juger ce point (ce n'est pas un verdict) : "
+UNEXPLAINED_FAILURE = "La vérification a échoué sans message explicite (voir les éléments relevés)."
+
+
+def _message(call: pytest.CallInfo, run: LabRun, kind: str) -> str:
+    """The grid's sentence: the check's own French message for a failure; why no verdict for an error."""
     exc = call.excinfo
-    text = str(exc.value).strip() if exc.errisinstance((AssertionError, HostUnreachable)) else exc.exconly()
-    first = text.split("\nassert ")[0].strip() or exc.exconly()
-    return run.session.recorder.redact(first)[:800]
+    if kind == "failed":
+        text = str(exc.value).strip().split("\nassert ")[0].strip()
+        if not text or text.startswith("assert "):
+            text = UNEXPLAINED_FAILURE
+    elif exc is None:
+        text = NOT_A_VERDICT + "la vérification s'est terminée sans résultat."
+    elif exc.errisinstance((RemoteError, MissingFromInventory, LabgraderError)):
+        text = NOT_A_VERDICT + str(exc.value).strip()
+    else:
+        text = NOT_A_VERDICT + f"erreur interne {exc.exconly().strip()}"
+    text = " ".join(text.split())  # one line in the grid
+    return run.session.recorder.redact(text)[:1000]
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -198,8 +244,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.session.close()
-    if not run.activity:
+    if not run.activity or run.aborted:
         return
+    incomplete = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail
+    _grade_what_never_ran(run, interrupted=bool(incomplete))
     activity = referentiel.load().activity(run.activity)
     criteria = [CriterionInfo(id=c.id, text=c.text, group=c.group, assessment=c.assessment,
                               guidance=c.guidance or "") for c in activity.criteria]
@@ -207,8 +255,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         scenario=run.scenario.id if run.scenario else "", activity=activity.id, activity_title=activity.title,
         candidate=run.candidate, criteria=criteria, results=run.results, started_at=run.started_at,
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    run.report["incomplete"] = bool(incomplete)
+    if incomplete:
+        run.report["summary"]["exit_code"] = max(run.report["summary"]["exit_code"], 3)
     if run.report_dir is not None:
         write_reports(run.report, run.report_dir)
+
+
+def _grade_what_never_ran(run: LabRun, *, interrupted: bool) -> None:
+    """A check that was collected but left no result (interrupted run, crash) is an error: a criterion is
+    never graded on what is left."""
+    done = {result.id for result in run.results}
+    why = "la vérification n'a pas été exécutée (exécution interrompue)" if interrupted else \
+        "la vérification n'a laissé aucun résultat"
+    for nodeid, (criterion, title, impact) in run.collected.items():
+        if nodeid not in done:
+            run.results.append(CheckResult(id=nodeid, criterion=criterion, title=title, impact=impact,
+                                           outcome="error", message=NOT_A_VERDICT + why, evidence=(), duration=0.0))
 
 
 # --- fixtures the checks use --------------------------------------------------------------------------------
@@ -231,7 +294,8 @@ def scenario(request: pytest.FixtureRequest) -> scenario_mod.Scenario:
     """The scenario the lab was built from: what the brief asked for (names, OUs, users)."""
     run = _require(request)
     if run.scenario is None:
-        pytest.skip("this check needs the scenario: give --lab-scenario or `scenario:` in the inventory")
+        raise MissingFromInventory("cette vérification a besoin du scénario : donnez --lab-scenario ou le champ "
+                                   "« scenario » de l'inventaire")
     return run.scenario
 
 
@@ -242,13 +306,9 @@ def inventory(request: pytest.FixtureRequest) -> inventory_mod.Inventory:
 
 @pytest.fixture(scope="session")
 def role_host(lab: LabSession) -> Callable[[str], str]:
-    """The name of the (first) machine with a role, e.g. role_host("samba-dc") -> "dc1"."""
-    def find(role: str) -> str:
-        names = lab.hosts_with_role(role)
-        if not names:
-            pytest.skip(f"no machine with role {role} in the inventory")
-        return names[0]
-    return find
+    """The name of the (first) machine with a role, e.g. role_host("samba-dc") -> "dc1" (a windows-dc also
+    plays that part). No such machine is an error of the check, never a silent skip."""
+    return lab.host_with_role
 
 
 @pytest.fixture(scope="session")

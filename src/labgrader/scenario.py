@@ -120,6 +120,12 @@ class Step(Strict):
     secrets: dict[str, str] = Field(default={}, description="environment variable -> secret name")
 
 
+class Grading(Strict):
+    """What the evaluator's run needs from an inventory, verified before any verdict (the preflight)."""
+    roles: tuple[str, ...] = Field(default=(), description="roles the checks look up (a windows-dc does for a samba-dc)")
+    secrets: tuple[str, ...] = Field(default=(), description="secret names the checks read, e.g. user_password:amartin")
+
+
 class Lab(Strict):
     network: Network
     domain: Domain
@@ -140,6 +146,7 @@ class Scenario(Strict):
     profiles: dict[str, Profile] = Field(min_length=1)
     setup: tuple[Step, ...] = Field(default=(), description="the starting state: run once, after the roles")
     solution: tuple[Step, ...] = Field(default=(), description="the reference solution, run by `labgrader solve`")
+    grading: Grading = Grading()
 
     @model_validator(mode="after")
     def _machines_fit_the_network(self) -> "Scenario":
@@ -218,6 +225,10 @@ def load_file(path: Path) -> Scenario:
     if scenario.id != path.stem:
         raise InputError(f"'{scenario.id}' does not match the file name '{path.stem}'", path=shown, field="id")
     _check_steps(scenario, shown)
+    for index, name in enumerate(scenario.grading.secrets):
+        if name not in scenario.secrets():
+            raise InputError(f"unknown secret '{name}' (known: {', '.join(scenario.secrets())})", path=shown,
+                             field=f"grading.secrets[{index}]")
     roles = known_roles()
     for pname, profile in scenario.profiles.items():
         for index, machine in enumerate(profile.machines):

@@ -93,11 +93,24 @@ def test_check_without_a_running_lab_says_how_to_start_it(tmp_path):
     assert "--inventory: lab bloc1-integration is not up here: run `labgrader up bloc1-integration`" in result.stderr
 
 
+# Every machine on this host's loopback, on a closed port: the preflight finds no gap, nothing leaves the host.
+LOCAL = {**GOOD, "hosts": {
+    "dc1": {"address": "127.0.0.1", "role": "samba-dc", "transports": {"ldaps": {
+        "port": 9, "user": "Administrator@DURAND.TEST", "password": {"secret": "domain_admin_password"}}}},
+    "zbx1": {"address": "127.0.0.1", "role": "zabbix", "transports": {"zabbix_api": {
+        "url": "http://127.0.0.1:9/api_jsonrpc.php", "user": "Admin", "password": {"secret": "domain_admin_password"}}}},
+    "client1": {"address": "127.0.0.1", "role": "linux-client", "transports": {"ssh": {
+        "port": 9, "user": "admin", "password": {"env": "PW"}}}}}}
+
+
 def run_pytest_on(tmp_path: Path, check_source: str, *extra: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_a1_1_sample.py").write_text(check_source)
-    inv = write(tmp_path, GOOD, "inv.yml")
+    inv = write(tmp_path, LOCAL, "inv.yml")
+    with (tmp_path / "secrets.yml").open("a") as secrets:
+        secrets.write("user_password:amartin: a-password\n")
     return subprocess.run([sys.executable, "-m", "pytest", "test_a1_1_sample.py", "--lab-inventory", str(inv),
-                           "-p", "no:cacheprovider", *extra], capture_output=True, text=True, cwd=tmp_path)
+                           "-p", "no:cacheprovider", *extra], capture_output=True, text=True, cwd=tmp_path,
+                          env=dict(os.environ, PW="from-env"))
 
 
 def test_an_unknown_criterion_in_a_marker_stops_the_run_with_one_line(tmp_path):
@@ -144,4 +157,5 @@ def test_validate_reports_coverage_and_refuses_a_bad_check(tmp_path):
                          env=env, cwd=project)
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("labgrader: error: checks/bloc1/test_a1_1_integration.py::test_x: criterion "
-                                  "A1.1/CE.6 is judged by the evaluator, not by a check")
+                                  "A1.1/CE.6 is judged by the evaluator: a check may only support it "
+                                  "(@pytest.mark.criterion(…, supporting=True))")

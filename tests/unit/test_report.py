@@ -58,9 +58,9 @@ def full() -> dict:
     ("evaluator", ["failed", "passed"], "evaluator"),
     ("automated", [], "evaluator"),
     ("automated", ["passed"], "met"),
-    ("automated", ["passed", "skipped"], "met"),
-    ("automated", ["skipped"], "evaluator"),
-    ("automated", ["skipped", "skipped"], "evaluator"),
+    ("automated", ["passed", "skipped"], "error"),  # a check that never ran: never met on what is left
+    ("automated", ["skipped"], "error"),
+    ("automated", ["skipped", "skipped"], "error"),
     ("automated", ["passed", "failed"], "not_met"),
     ("automated", ["error", "failed"], "not_met"),
     ("automated", ["failed", "skipped"], "not_met"),
@@ -85,10 +85,15 @@ def test_automated_without_checks_is_flagged_and_explained():
     assert "Aucune vérification automatique" in entry["guidance"]
 
 
-def test_all_skipped_says_why_the_evaluator_judges():
+def test_all_skipped_is_an_error_not_a_judgement():
     entry = report([crit("A1.1/CE.1")], [check("A1.1/CE.1", "skipped")])["criteria"][0]
-    assert (entry["status"], entry["automated_without_checks"]) == ("evaluator", False)
-    assert "n'ont pas pu s'exécuter" in entry["guidance"]
+    assert (entry["status"], entry["automated_without_checks"]) == ("error", False)
+
+
+def test_supporting_checks_of_an_evaluator_criterion_are_never_a_verdict():
+    entry = report([crit("A1.2/CE.5", "evaluator", "Apprécier l'initiative.")],
+                   [check("A1.2/CE.5", "failed", "a11y"), check("A1.2/CE.5", "passed", "b")])["criteria"][0]
+    assert entry["status"] == "evaluator" and len(entry["checks"]) == 2
 
 
 def test_bad_outcome_and_assessment_are_refused():
@@ -102,7 +107,7 @@ def test_bad_outcome_and_assessment_are_refused():
 
 @pytest.mark.parametrize("outcomes, expected", [
     (["passed", "passed"], 0),
-    (["passed", "skipped"], 0),
+    (["passed", "skipped"], 3),
     (["failed", "passed"], 1),
     (["failed", "error"], 3),
     (["passed", "error"], 3),

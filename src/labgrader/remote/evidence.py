@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-MAX_DETAIL = 1500
+MAX_DETAIL = 12000  # head and tail kept: the values that justify a verdict must reach the grid
 REDACTED = "«redacted»"
 
 
@@ -39,7 +39,8 @@ class Recorder:
     def record(self, host: str, action: str, detail: object) -> Evidence:
         detail = self.redact(detail)
         if len(detail) > MAX_DETAIL:
-            detail = detail[:MAX_DETAIL] + f"… ({len(detail) - MAX_DETAIL} more characters)"
+            half = MAX_DETAIL // 2
+            detail = f"{detail[:half]}\n[… {len(detail) - MAX_DETAIL} caractères omis …]\n{detail[-half:]}"
         entry = Evidence(host, self.redact(action), detail)
         self.entries.append(entry)
         return entry

@@ -13,15 +13,18 @@ from functools import cached_property
 with warnings.catch_warnings():  # ldap3 2.9 imports names pyasn1 0.6 deprecates; nothing of ours to fix
     warnings.simplefilter("ignore", DeprecationWarning)
     import ldap3
-    from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPSocketOpenError
+    from ldap3.core.exceptions import LDAPBindError
 
+from .base import HostUnreachable, ProtocolError, RemoteError
 from .evidence import Recorder
-from .ssh import HostUnreachable
 
 # AD's "in chain" matching rule: membership through any depth of nested groups.
 IN_CHAIN = "1.2.840.113556.1.4.1941"
 ACCOUNTDISABLE = 0x2
 TIMEOUT_S = 10
+INVALID_CREDENTIALS = 49  # LDAP result code: the bind was refused (wrong password, disabled or locked account)
+# Result codes of a search the server refused to an anonymous caller: the directory said no.
+REFUSED_TO_ANONYMOUS = {1, 48, 49, 50, 53}  # operationsError, inappropriateAuth, invalidCredentials, …
 
 
 @dataclass(frozen=True)
@@ -65,50 +68,67 @@ class Directory:
         try:
             conn = ldap3.Connection(self._server(), user=self.bind_user, password=self._password, auto_bind=True,
                                     receive_timeout=TIMEOUT_S, raise_exceptions=False)
-        except LDAPSocketOpenError as exc:
-            self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"unreachable: {exc}")
-            self.failure = f"{self.name} ({self.address}:{self.port}) does not answer over LDAPS: {exc}"
-            raise HostUnreachable(self.failure) from None
         except LDAPBindError as exc:
             self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"refused: {exc}")
-            self.failure = f"{self.name}: LDAPS bind as {self.bind_user} refused: {exc}"
+            self.failure = (f"{self.name} : le compte de l'évaluateur {self.bind_user} est refusé par l'annuaire "
+                            f"({exc}) : vérifiez l'inventaire")
+            raise HostUnreachable(self.failure) from None
+        except Exception as exc:  # ldap3 lets socket, TLS and parsing errors (KeyError…) escape: no answer
+            self.recorder.record(self.name, f"ldaps bind {self.bind_user}", f"unreachable: {exc!r}")
+            self.failure = f"{self.name} ({self.address}:{self.port}) ne répond pas en LDAPS : {_why(exc)}"
             raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "ldaps")
         self.recorder.record(self.name, f"ldaps bind {self.bind_user}", "bound")
         return conn
 
     def bind_as(self, user: str, password: str) -> bool:
-        """Whether a bind with these credentials succeeds (a separate, short-lived connection)."""
+        """Whether the directory accepts these credentials (a separate, short-lived connection).
+
+        False only when the directory answered "invalid credentials"; no answer is a RemoteError."""
         conn = ldap3.Connection(self._server(), user=user or None, password=password or None,
                                 receive_timeout=TIMEOUT_S, raise_exceptions=False)
+        shown = f"ldaps bind {user or '(anonymous)'}"
         try:
             accepted = bool(conn.bind())
-            self.recorder.record(self.name, f"ldaps bind {user or '(anonymous)'}",
-                                 "accepted" if accepted else f"refused: {conn.result.get('description')}")
-            return accepted
-        except LDAPException as exc:
-            self.recorder.record(self.name, f"ldaps bind {user or '(anonymous)'}", f"refused: {exc}")
-            return False
+        except Exception as exc:
+            self.recorder.record(self.name, shown, f"no answer: {exc!r}")
+            raise HostUnreachable(f"{self.name} : la connexion LDAPS pour {user} a échoué : {_why(exc)}") from None
         finally:
-            conn.unbind()
+            _unbind(conn)
+        code = (conn.result or {}).get("result")
+        self.recorder.record(self.name, shown, "accepted" if accepted else
+                             f"refused: {(conn.result or {}).get('description')} {(conn.result or {}).get('message', '')}")
+        if not accepted and code != INVALID_CREDENTIALS:
+            raise ProtocolError(f"{self.name} : réponse inattendue à la connexion de {user} : "
+                                f"{(conn.result or {}).get('description')} (code {code})")
+        return accepted
 
     def anonymous_entries(self) -> int:
-        """How many user objects an anonymous bind can read (0 when the directory refuses anonymous reads)."""
+        """How many user objects an anonymous bind can read (0 when the directory refuses anonymous reads).
+
+        A refusal is an answer; no answer (or a broken one) is a RemoteError, never "0 readable"."""
         conn = ldap3.Connection(self._server(), receive_timeout=TIMEOUT_S, raise_exceptions=False)
         try:
             if not conn.bind():
                 self.recorder.record(self.name, "ldaps anonymous bind", f"refused: {conn.result.get('description')}")
-                return 0
+                if conn.result.get("result") in REFUSED_TO_ANONYMOUS:
+                    return 0
+                raise ProtocolError(f"{self.name} : réponse inattendue à une connexion anonyme : {conn.result}")
             conn.search(self.base_dn, "(objectClass=user)", attributes=["sAMAccountName"])
+            code = conn.result.get("result")
             found = len(conn.entries)
             self.recorder.record(self.name, "ldaps anonymous bind; search (objectClass=user)",
                                  f"{found} entries, result {conn.result.get('description')}")
+            if code not in (0, *REFUSED_TO_ANONYMOUS):
+                raise ProtocolError(f"{self.name} : réponse inattendue à une recherche anonyme : {conn.result}")
             return found
-        except LDAPException as exc:
-            self.recorder.record(self.name, "ldaps anonymous bind", f"refused: {exc}")
-            return 0
+        except RemoteError:
+            raise
+        except Exception as exc:
+            self.recorder.record(self.name, "ldaps anonymous bind", f"no answer: {exc!r}")
+            raise HostUnreachable(f"{self.name} : la recherche anonyme n'a pas eu de réponse : {_why(exc)}") from None
         finally:
-            conn.unbind()
+            _unbind(conn)
 
     def password_policy(self) -> dict[str, int]:
         """The domain's password and lockout policy; durations in minutes (AD stores negative 100 ns units)."""
@@ -132,8 +152,12 @@ class Directory:
         conn = self.connection
         try:
             conn.search(base or self.base_dn, ldap_filter, search_scope=scope, attributes=attributes)
-        except LDAPException as exc:
-            raise HostUnreachable(f"{self.name}: LDAP search failed: {exc}") from None
+        except Exception as exc:
+            raise HostUnreachable(f"{self.name} : la recherche LDAP {ldap_filter} a échoué : {_why(exc)}") from None
+        code = (conn.result or {}).get("result")
+        if code not in (0, 32):  # success, or noSuchObject (an absent base: nothing found is an answer)
+            raise ProtocolError(f"{self.name} : la recherche LDAP {ldap_filter} a été refusée : "
+                                f"{(conn.result or {}).get('description')} (code {code})")
         entries = [Entry(e.entry_dn, dict(e.entry_attributes_as_dict)) for e in conn.entries]
         shown = "; ".join(e.dn for e in entries[:20]) or "no entry"
         self.recorder.record(self.name, f"ldap search {ldap_filter} under {base or self.base_dn}",
@@ -194,5 +218,16 @@ class Directory:
 
     def close(self) -> None:
         if "connection" in self.__dict__:
-            self.connection.unbind()
+            _unbind(self.connection)
             del self.__dict__["connection"]
+
+
+def _unbind(conn: ldap3.Connection) -> None:
+    try:
+        conn.unbind()
+    except Exception:  # closing a connection that never answered: nothing more to learn
+        pass
+
+
+def _why(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__

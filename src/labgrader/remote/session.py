@@ -1,14 +1,25 @@
 """From an inventory to remote helpers: one helper (so one connection) per host and protocol for a whole run."""
 from __future__ import annotations
 
-from functools import cache
+from typing import Callable, TypeVar
 
 from ..errors import InputError
 from ..inventory import Inventory, SecretRef
+from .base import HostUnreachable
 from .evidence import Recorder
 from .ldap import Directory
-from .ssh import HostUnreachable, LogonAttempt, SshHost, try_logon
+from .smb import SmbClient
+from .ssh import LogonAttempt, SshHost, try_logon
 from .zabbix import Supervision
+
+H = TypeVar("H")
+# Roles that play the same part for a check that asks a protocol (DESIGN.md, boundary 7).
+ROLE_EQUIVALENTS = {"samba-dc": ("samba-dc", "windows-dc"), "windows-dc": ("windows-dc", "samba-dc"),
+                    "linux-client": ("linux-client",), "zabbix": ("zabbix",)}
+
+
+class MissingFromInventory(Exception):
+    """The inventory lacks what a check needs (a machine with a role, a secret): an error, never a skip."""
 
 
 class LabSession:
@@ -16,54 +27,70 @@ class LabSession:
         self.inventory = inventory
         self.recorder = recorder or Recorder()
         self.recorder.add_secrets(inventory.all_secrets())
-        self._opened: list = []
+        self._helpers: dict[tuple[str, str], object] = {}
 
     def _transport(self, host: str, kind: str):
         if host not in self.inventory.hosts:
-            raise InputError(f"no host '{host}' (hosts: {', '.join(self.inventory.hosts)})",
-                             path=self.inventory.source, field="hosts")
+            raise MissingFromInventory(f"l'inventaire n'a pas de machine « {host} » "
+                                       f"(machines : {', '.join(self.inventory.hosts)})")
         transport = getattr(self.inventory.hosts[host].transports, kind)
         if transport is None:
-            raise InputError(f"host '{host}' has no {kind} transport", path=self.inventory.source,
-                             field=f"hosts.{host}.transports")
+            raise MissingFromInventory(f"l'inventaire ne donne pas d'accès {kind} à la machine « {host} »")
         return self.inventory.hosts[host], transport
 
     def _secret(self, ref, field: str) -> str | None:
-        return None if ref is None else self.inventory.secret(ref, field)
+        if ref is None:
+            return None
+        try:
+            return self.inventory.secret(ref, field)
+        except InputError as exc:
+            raise MissingFromInventory(str(exc)) from None
 
-    @cache
+    def _helper(self, host: str, kind: str, make: Callable[[], H]) -> H:
+        key = (host, kind)
+        if key not in self._helpers:
+            self._helpers[key] = make()
+        return self._helpers[key]  # type: ignore[return-value]
+
     def ssh(self, host: str) -> SshHost:
-        entry, t = self._transport(host, "ssh")
-        helper = SshHost(host, entry.address, user=t.user, port=t.port, key_file=t.key_file,
-                         password=self._secret(t.password, f"hosts.{host}.transports.ssh.password"),
-                         recorder=self.recorder)
-        self._opened.append(helper)
-        return helper
+        def make() -> SshHost:
+            entry, t = self._transport(host, "ssh")
+            return SshHost(host, entry.address, user=t.user, port=t.port, key_file=t.key_file,
+                           password=self._secret(t.password, f"hosts.{host}.transports.ssh.password"),
+                           recorder=self.recorder)
+        return self._helper(host, "ssh", make)
 
-    @cache
     def directory(self, host: str) -> Directory:
-        entry, t = self._transport(host, "ldaps")
-        if self.inventory.domain is None:
-            raise InputError("an ldaps transport needs the inventory's 'domain' (base_dn)", path=self.inventory.source,
-                             field="domain")
-        helper = Directory(host, entry.address, user=t.user, port=t.port, base_dn=self.inventory.domain.base_dn,
-                           password=self._secret(t.password, f"hosts.{host}.transports.ldaps.password"),
-                           tls_verify=t.tls_verify, ca_file=t.ca_file, recorder=self.recorder)
-        self._opened.append(helper)
-        return helper
+        def make() -> Directory:
+            entry, t = self._transport(host, "ldaps")
+            if self.inventory.domain is None:
+                raise MissingFromInventory("un accès ldaps a besoin du champ « domain » de l'inventaire (base_dn)")
+            return Directory(host, entry.address, user=t.user, port=t.port, base_dn=self.inventory.domain.base_dn,
+                             password=self._secret(t.password, f"hosts.{host}.transports.ldaps.password"),
+                             tls_verify=t.tls_verify, ca_file=t.ca_file, recorder=self.recorder)
+        return self._helper(host, "ldaps", make)
 
-    @cache
     def supervision(self, host: str) -> Supervision:
-        _entry, t = self._transport(host, "zabbix_api")
-        helper = Supervision(host, t.url, user=t.user, tls_verify=t.tls_verify, recorder=self.recorder,
-                             password=self._secret(t.password, f"hosts.{host}.transports.zabbix_api.password"),
-                             token=self._secret(t.token, f"hosts.{host}.transports.zabbix_api.token"))
-        self._opened.append(helper)
-        return helper
+        def make() -> Supervision:
+            _entry, t = self._transport(host, "zabbix_api")
+            return Supervision(host, t.url, user=t.user, tls_verify=t.tls_verify, recorder=self.recorder,
+                               password=self._secret(t.password, f"hosts.{host}.transports.zabbix_api.password"),
+                               token=self._secret(t.token, f"hosts.{host}.transports.zabbix_api.token"))
+        return self._helper(host, "zabbix_api", make)
+
+    def smb(self) -> SmbClient:
+        """SMB from the grader, as a user (shares, SYSVOL)."""
+        return self._helper("grader", "smb", lambda: SmbClient(self.recorder))
 
     def secret(self, name: str) -> str:
         """A secret of the inventory's secrets file by name, e.g. "user_password:amartin"."""
-        return self.inventory.secret(SecretRef(secret=name), f"secret {name}")
+        return self._secret(SecretRef(secret=name), f"secret {name}")  # type: ignore[return-value]
+
+    def domain(self):
+        """The inventory's AD domain (realm, name, netbios, base_dn)."""
+        if self.inventory.domain is None:
+            raise MissingFromInventory("l'inventaire ne décrit pas le domaine (champ « domain »)")
+        return self.inventory.domain
 
     def logon(self, host: str, user: str, password: str) -> LogonAttempt:
         """A password logon as a person would do it, on the host's SSH port."""
@@ -71,16 +98,22 @@ class LabSession:
         admin = self.ssh(host)
         if admin.failure:
             raise HostUnreachable(admin.failure)
-        try:
-            return try_logon(host, entry.address, user, password, port=t.port, recorder=self.recorder)
-        except HostUnreachable as exc:
-            admin.failure = str(exc)
-            raise
+        return try_logon(host, entry.address, user, password, port=t.port, recorder=self.recorder)
 
     def hosts_with_role(self, role: str) -> list[str]:
         return [name for name, h in self.inventory.hosts.items() if h.role == role]
 
+    def host_with_role(self, role: str) -> str:
+        """The first machine playing `role` (or an equivalent one: a Windows DC for a Samba DC)."""
+        roles = ROLE_EQUIVALENTS.get(role, (role,))
+        for candidate in roles:
+            names = self.hosts_with_role(candidate)
+            if names:
+                return names[0]
+        raise MissingFromInventory(f"aucune machine de rôle {' ou '.join(roles)} dans l'inventaire")
+
     def close(self) -> None:
-        for helper in self._opened:
-            helper.close()
-        self._opened.clear()
+        for helper in self._helpers.values():
+            if hasattr(helper, "close"):
+                helper.close()
+        self._helpers.clear()

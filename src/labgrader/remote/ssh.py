@@ -1,8 +1,15 @@
 """SSH to a lab machine with paramiko: one connection per host, commands recorded as evidence, and a
-testinfra host on that same connection for checks that read like sentences."""
+testinfra host on that same connection for checks that read like sentences.
+
+`run(cmd, *args)` quotes its arguments as testinfra does; it runs as root through `sudo -n` and knows
+when sudo itself refused (the evaluator's account, not the candidate's work: an error, never a verdict).
+`check_output` is for queries that must succeed to mean anything: a non-zero exit is `CommandFailed`.
+Every wait is bounded: a command that never ends or never sends its exit status is `CommandTimeout`."""
 from __future__ import annotations
 
+import select
 import socket
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -11,44 +18,96 @@ import paramiko
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
+from .base import CommandFailed, CommandResult, HostUnreachable, RemoteError, command_line, quote
 from .evidence import Recorder
 
-TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 10
+COMMAND_TIMEOUT_S = 60
+SCRIPT_TIMEOUT_S = 600
+# A domain logon may take well over 10 s (Kerberos, sssd's first lookups): a slow "yes" is not a "no".
+LOGON_TIMEOUT_S = 60
+MAX_CAPTURE = 1 << 20  # per stream; beyond it the head and the tail are kept and the rest is counted
+SUDO_OK = "labgrader-sudo-ok"  # printed on stderr by the shell sudo started: proof that sudo itself agreed
+
+__all__ = ["SshHost", "LogonAttempt", "try_logon", "CommandResult", "HostUnreachable", "CommandFailed",
+           "CommandTimeout", "quote"]
 
 
-class HostUnreachable(Exception):
-    """The machine did not answer on this transport; its checks are errors, not failures."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    command: str
-    exit_status: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
+class CommandTimeout(RemoteError):
+    """A command gave no exit status within its time: the grader got no answer."""
 
 
 @dataclass(frozen=True)
 class LogonAttempt:
     user: str
     accepted: bool
-    reason: str  # why not, in the words an evaluator needs ("password refused", "denied by policy" …)
+    reason: str  # why not, in the words an evaluator needs ("mot de passe refusé", …)
     identity: str = ""
 
 
 def _connect(address: str, port: int, user: str, *, key_file: str | None = None,
-             password: str | None = None) -> paramiko.SSHClient:
+             password: str | None = None, auth_timeout: float = CONNECT_TIMEOUT_S) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
-    # Lab machines get fresh host keys at every build: there is nothing to pin them to.
+    # Lab machines get fresh host keys at every build: there is nothing to pin them to yet.
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(address, port=port, username=user, key_filename=key_file, password=password,
-                   timeout=TIMEOUT_S, banner_timeout=TIMEOUT_S, auth_timeout=TIMEOUT_S,
+                   timeout=CONNECT_TIMEOUT_S, banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=auth_timeout,
                    look_for_keys=False, allow_agent=False)
     return client
+
+
+class _Capped:
+    """A stream's bytes, capped: the head and the tail are kept, what lies between is counted."""
+
+    def __init__(self, limit: int = MAX_CAPTURE):
+        self.head, self.tail, self.dropped, self.limit = bytearray(), bytearray(), 0, limit
+
+    def add(self, data: bytes) -> None:
+        room = self.limit // 2 - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        self.tail += data
+        if len(self.tail) > self.limit // 2:
+            cut = len(self.tail) - self.limit // 2
+            self.dropped += cut
+            del self.tail[:cut]
+
+    def text(self) -> str:
+        middle = f"\n[… {self.dropped} octets omis …]\n" if self.dropped else ""
+        return self.head.decode(errors="replace") + middle + self.tail.decode(errors="replace")
+
+
+def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
+                 stdin: str | None = None) -> tuple[int, str, str]:
+    """Run one command on a connection; every wait ends by `timeout` (CommandTimeout)."""
+    transport = client.get_transport()
+    if transport is None or not transport.is_active():
+        raise OSError("the SSH connection is closed")
+    channel = transport.open_session(timeout=CONNECT_TIMEOUT_S)
+    out, err = _Capped(), _Capped()
+    deadline = time.monotonic() + timeout
+    try:
+        channel.exec_command(command)
+        if stdin is not None:
+            channel.sendall(stdin.encode())
+        channel.shutdown_write()
+        while True:
+            while channel.recv_ready():
+                out.add(channel.recv(65536))
+            while channel.recv_stderr_ready():
+                err.add(channel.recv_stderr(65536))
+            if channel.exit_status_ready():
+                while channel.recv_ready():
+                    out.add(channel.recv(65536))
+                while channel.recv_stderr_ready():
+                    err.add(channel.recv_stderr(65536))
+                return channel.recv_exit_status(), out.text(), err.text()
+            if time.monotonic() > deadline:
+                raise CommandTimeout(f"la commande n'a rendu aucun code de sortie en {timeout:.0f} s")
+            select.select([channel], [], [], 0.2)
+    finally:
+        channel.close()
 
 
 class SshHost:
@@ -64,43 +123,63 @@ class SshHost:
             raise HostUnreachable(self.failure)
         try:
             client = _connect(self.address, self.port, self.user, key_file=self._key_file, password=self._password)
-        except (OSError, paramiko.SSHException, socket.timeout) as exc:
+        except (OSError, paramiko.SSHException, socket.timeout, EOFError) as exc:
             self.recorder.record(self.name, f"ssh {self.user}@{self.address}:{self.port}", f"unreachable: {exc}")
-            self.failure = f"{self.name} ({self.address}:{self.port}) does not answer over SSH: {exc}"
+            self.failure = f"{self.name} ({self.address}:{self.port}) ne répond pas en SSH : {exc}"
             raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "ssh")
         return client
 
-    def run(self, command: str, *, sudo: bool = True) -> CommandResult:
-        """Run a shell command (as root by default: checks read system state) and record it."""
-        full = f"sudo -n sh -c {_quote(command)}" if sudo else command
-        return self._exec(full, shown=f"$ {command}", timeout=60)
+    def run(self, command: str, *args: object, sudo: bool = True, timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+        """Run `command` (each `%s` replaced by a quoted argument) as root by default, and record it.
 
-    def run_script(self, title: str, script: str, env: dict[str, str] | None = None) -> CommandResult:
+        A refusal of `sudo -n` raises CommandFailed: what the evaluator's account may do is not the lab's state."""
+        line = command_line(command, *args)
+        if not sudo:
+            return self._exec(line, shown=f"$ {line}", timeout=timeout)
+        result = self._exec(f"sudo -n /bin/sh -c {quote(f'echo {SUDO_OK} >&2; {line}')}", shown=f"$ {line}",
+                            timeout=timeout)
+        return self._after_sudo(result, line)
+
+    def check_output(self, command: str, *args: object, timeout: float = COMMAND_TIMEOUT_S) -> str:
+        """The output of a query that must succeed to mean anything (CommandFailed otherwise)."""
+        result = self.run(command, *args, timeout=timeout)
+        if not result.ok:
+            raise CommandFailed(self.name, result.command.removeprefix("$ "), result.exit_status, result.stderr)
+        return result.stdout
+
+    def run_script(self, title: str, script: str, env: dict[str, str] | None = None,
+                   timeout: float = SCRIPT_TIMEOUT_S) -> CommandResult:
         """Run a shell script as root, sent on standard input with its environment (secrets never in argv)."""
-        exports = "".join(f"export {name}={_quote(value)}\n" for name, value in (env or {}).items())
-        return self._exec("sudo -n sh -s", shown=f"script: {title}", stdin=exports + script, timeout=600)
+        exports = "".join(f"export {name}={quote(value)}\n" for name, value in (env or {}).items())
+        result = self._exec(f"sudo -n /bin/sh -c {quote(f'echo {SUDO_OK} >&2; exec /bin/sh -s')}",
+                            shown=f"script: {title}", stdin=exports + script, timeout=timeout)
+        return self._after_sudo(result, f"script: {title}")
 
-    def _exec(self, command: str, *, shown: str, timeout: int, stdin: str | None = None) -> CommandResult:
+    def _after_sudo(self, result: CommandResult, shown: str) -> CommandResult:
+        if SUDO_OK not in result.stderr.split("\n", 1)[0]:
+            raise CommandFailed(self.name, shown, result.exit_status, result.stderr,
+                                why=f"sudo -n refusé au compte {self.user} de l'évaluateur")
+        return CommandResult(result.command, result.exit_status, result.stdout, result.stderr.split("\n", 1)[1]
+                             if "\n" in result.stderr else "")
+
+    def _exec(self, command: str, *, shown: str, timeout: float, stdin: str | None = None) -> CommandResult:
         try:
-            channel_in, stdout, stderr = self.client.exec_command(command, timeout=timeout)
-            if stdin is not None:
-                channel_in.write(stdin)
-                channel_in.channel.shutdown_write()
-            out = stdout.read().decode(errors="replace")
-            err = stderr.read().decode(errors="replace")
-            status = stdout.channel.recv_exit_status()
-        except (OSError, paramiko.SSHException) as exc:
-            raise HostUnreachable(f"{self.name}: the SSH connection failed: {exc}") from None
-        self.recorder.record(self.name, shown, f"exit {status}\n{out}{err}".strip())
+            status, out, err = exec_bounded(self.client, command, timeout=timeout, stdin=stdin)
+        except CommandTimeout as exc:
+            self.recorder.record(self.name, shown, f"timeout: {exc}")
+            raise CommandTimeout(f"{self.name} : « {shown.removeprefix('$ ')} » : {exc}") from None
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            raise HostUnreachable(f"{self.name} : la connexion SSH a échoué : {exc}") from None
+        shown_err = err.split("\n", 1)[1] if err.startswith(SUDO_OK) and "\n" in err else err
+        self.recorder.record(self.name, shown, f"exit {status}\n{out}{'' if shown_err == SUDO_OK else shown_err}".strip())
         return CommandResult(shown, status, out, err)
 
     @cached_property
     def testinfra(self) -> testinfra.host.Host:
         """A testinfra host (`host.service("ssh").is_running` …) over this same connection, as root."""
-        backend = _RecordingBackend(f"paramiko://{self.user}@{self.address}:{self.port}", sudo=True)
-        backend.__dict__["client"] = self.client  # reuse ours: one connection per host
-        backend.recorder, backend.host_name = self.recorder, self.name
+        backend = _BoundedBackend(f"paramiko://{self.user}@{self.address}:{self.port}")
+        backend.ssh_host = self
         return testinfra.host.Host(backend)
 
     def close(self) -> None:
@@ -109,40 +188,41 @@ class SshHost:
             del self.__dict__["client"]
 
 
-class _RecordingBackend(ParamikoBackend):
-    recorder: Recorder
-    host_name: str
+class _BoundedBackend(ParamikoBackend):
+    """testinfra's modules, run through SshHost.run: quoted, as root, bounded, recorded, sudo refusals known."""
+    ssh_host: SshHost
 
     def run(self, command: str, *args: str, **kwargs: Any):
-        result = super().run(command, *args, **kwargs)
-        self.recorder.record(self.host_name, f"$ {self.get_command(command, *args)}",
-                             f"exit {result.rc}\n{result.stdout}{result.stderr}".strip())
-        return result
+        result = self.ssh_host.run(command, *args)
+        return self.result(result.exit_status, self.encode(result.command), result.stdout, result.stderr)
 
 
 def try_logon(name: str, address: str, user: str, password: str, *, port: int = 22,
               recorder: Recorder) -> LogonAttempt:
-    """Log on with a password, as a person would: a separate connection that runs `id` and closes."""
+    """Log on with a password, as a person would: a separate connection that runs `id` and closes.
+
+    Refused is a fact about the lab; no answer within LOGON_TIMEOUT_S is not (HostUnreachable)."""
     try:
-        client = _connect(address, port, user, password=password)
+        client = _connect(address, port, user, password=password, auth_timeout=LOGON_TIMEOUT_S)
     except paramiko.AuthenticationException as exc:
+        if "timeout" in str(exc).lower():
+            recorder.record(name, f"ssh logon {user} (password)", f"no answer: {exc}")
+            raise HostUnreachable(f"{name} : l'ouverture de session de {user} n'a reçu aucune réponse "
+                                  f"en {LOGON_TIMEOUT_S} s (ni acceptée ni refusée)") from None
         recorder.record(name, f"ssh logon {user} (password)", f"refused: {exc}")
-        return LogonAttempt(user, False, f"password logon refused ({exc})")
-    except (OSError, paramiko.SSHException) as exc:
+        return LogonAttempt(user, False, f"mot de passe refusé ({exc})")
+    except (OSError, paramiko.SSHException, EOFError) as exc:
         recorder.record(name, f"ssh logon {user} (password)", f"unreachable: {exc}")
-        raise HostUnreachable(f"{name} ({address}:{port}) does not answer over SSH: {exc}") from None
+        raise HostUnreachable(f"{name} ({address}:{port}) ne répond pas en SSH : {exc}") from None
     recorder.opened(name, "ssh-logon")
     try:
-        _stdin, stdout, _stderr = client.exec_command("id", timeout=30)
-        identity = stdout.read().decode(errors="replace").strip()
-        status = stdout.channel.recv_exit_status()
+        status, identity, _err = exec_bounded(client, "id", timeout=COMMAND_TIMEOUT_S)
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        raise HostUnreachable(f"{name} : la session de {user} s'est interrompue : {exc}") from None
     finally:
         client.close()
+    identity = identity.strip()
     recorder.record(name, f"ssh logon {user} (password); id", f"exit {status}\n{identity}")
     if status != 0:
-        return LogonAttempt(user, False, f"logon accepted but the session failed (exit {status})", identity)
-    return LogonAttempt(user, True, "logged on", identity)
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
+        return LogonAttempt(user, False, f"session acceptée mais inutilisable (code {status})", identity)
+    return LogonAttempt(user, True, "session ouverte", identity)

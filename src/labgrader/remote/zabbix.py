@@ -11,10 +11,10 @@ from functools import cached_property
 from typing import Any
 
 from zabbix_utils import ZabbixAPI
-from zabbix_utils.exceptions import APIRequestError, ProcessingError
+from zabbix_utils.exceptions import APIRequestError
 
+from .base import HostUnreachable, ProtocolError
 from .evidence import Recorder
-from .ssh import HostUnreachable
 
 # Zabbix's own codes: `available` of a host interface the server reaches (5.4 and later); interface type agent.
 INTERFACE_AVAILABLE = "1"
@@ -39,9 +39,9 @@ class Supervision:
                 api.login(token=self._token)
             else:
                 api.login(user=self.user, password=self._password)
-        except (ProcessingError, APIRequestError, OSError) as exc:
-            self.recorder.record(self.name, f"zabbix login {self.user or 'token'} at {self.url}", f"failed: {exc}")
-            self.failure = f"{self.name}: the Zabbix API at {self.url} did not accept a login: {exc}"
+        except Exception as exc:  # zabbix-utils lets JSON and HTTP errors escape as they come: no answer
+            self.recorder.record(self.name, f"zabbix login {self.user or 'token'} at {self.url}", f"failed: {exc!r}")
+            self.failure = f"{self.name} : l'API Zabbix ({self.url}) n'a pas accepté la connexion de l'évaluateur : {exc}"
             raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "zabbix_api")
         self.recorder.record(self.name, f"zabbix login {self.user or 'token'}", f"API {api.version}")
@@ -51,8 +51,10 @@ class Supervision:
         group, verb = method.split(".")
         try:
             result = getattr(getattr(self.api, group), verb)(**params)
-        except (ProcessingError, APIRequestError, OSError) as exc:
-            raise HostUnreachable(f"{self.name}: Zabbix API {method} failed: {exc}") from None
+        except APIRequestError as exc:
+            raise ProtocolError(f"{self.name} : l'API Zabbix a refusé {method} : {exc}") from None
+        except Exception as exc:
+            raise HostUnreachable(f"{self.name} : l'API Zabbix n'a pas répondu à {method} : {exc!r}") from None
         self.recorder.record(self.name, f"zabbix {method} {json.dumps(params, ensure_ascii=False)}",
                              json.dumps(result, ensure_ascii=False))
         return result
@@ -90,6 +92,6 @@ class Supervision:
         if "api" in self.__dict__ and not self._token:
             try:
                 self.api.logout()
-            except (ProcessingError, APIRequestError, OSError):
+            except Exception:  # logging out of an API that stopped answering: nothing to learn
                 pass
             del self.__dict__["api"]

@@ -17,7 +17,7 @@ STATUS_PLURALS = {"met": "Atteints", "not_met": "Non atteints", "error": "En err
 # A symbol beside the word so the status is not carried by colour alone; aria-hidden, the word says it.
 STATUS_SYMBOLS = {"met": "✓", "not_met": "✗", "error": "!", "evaluator": "?"}
 OUTCOME_LABELS = {"passed": "Réussie", "failed": "Échouée", "error": "Erreur", "skipped": "Ignorée"}
-OUTCOME_STATUS = {"passed": "met", "failed": "not_met", "error": "error", "skipped": "evaluator"}
+OUTCOME_STATUS = {"passed": "met", "failed": "not_met", "error": "error", "skipped": "error"}
 ASSESSMENT_LABELS = {"automated": "Vérification automatique", "evaluator": "Jugé par l'évaluateur"}
 VERDICTS = {
     0: "Tous les critères vérifiés automatiquement sont atteints.",
@@ -182,6 +182,9 @@ def _evaluator_box(criterion: dict, index: int) -> str:
 def _row(criterion: dict, index: int) -> str:
     status = criterion["status"]
     cell = _checks(criterion)
+    if cell and criterion["assessment"] == "evaluator":  # supporting checks: evidence beside the box, not a verdict
+        cell = ('<p class="supporting">Éléments relevés automatiquement pour éclairer l\'évaluateur '
+                '(ce ne sont pas des verdicts) :</p>' + cell)
     if criterion["guidance"]:
         cell += f'<p class="guidance">{_e(criterion["guidance"])}</p>'
     if status == "evaluator":

@@ -22,10 +22,6 @@ NO_CHECK_GUIDANCE = (
     "Aucune vérification automatique n'existe encore pour ce critère : "
     "l'évaluateur le juge lui-même."
 )
-ALL_SKIPPED_GUIDANCE = (
-    "Les vérifications automatiques de ce critère n'ont pas pu s'exécuter sur ce laboratoire "
-    "(voir les motifs ci-dessus) : l'évaluateur le juge lui-même."
-)
 
 
 @dataclass(frozen=True)
@@ -70,19 +66,20 @@ def automated_without_checks(info: CriterionInfo, checks: list[CheckResult] | tu
 def criterion_status(info: CriterionInfo, checks: list[CheckResult] | tuple[CheckResult, ...]) -> str:
     """met / not_met / error / evaluator, from the outcomes of the checks that evidence `info`.
 
-    A failure outranks an error: a fact seen to be wrong is a grade, an unreachable host is not.
-    Skipped checks (e.g. Windows-only on the embedded profile) say nothing either way.
+    - An evaluator criterion stays `evaluator`: its checks, if any, are supporting evidence, never a verdict.
+    - An automated criterion no check covers is `evaluator` (the evaluator judges it by hand).
+    - A failure outranks an error: a fact seen to be wrong is a grade, a check that could not run is not.
+    - `met` only when every check passed: a check that errored or was skipped (never ran) leaves the
+      criterion `error`, never judged on what is left.
     """
     if info.assessment == "evaluator" or not checks:
         return "evaluator"
     outcomes = {check.outcome for check in checks}
     if "failed" in outcomes:
         return "not_met"
-    if "error" in outcomes:
-        return "error"
-    if "passed" in outcomes:
+    if outcomes == {"passed"}:
         return "met"
-    return "evaluator"  # every check skipped
+    return "error"
 
 
 def _guidance(info: CriterionInfo, checks: list[CheckResult], status: str) -> str:
@@ -90,8 +87,6 @@ def _guidance(info: CriterionInfo, checks: list[CheckResult], status: str) -> st
         return info.guidance
     if not checks:
         note = NO_CHECK_GUIDANCE
-    elif status == "evaluator":
-        note = ALL_SKIPPED_GUIDANCE
     else:
         return info.guidance
     return f"{note} {info.guidance}".strip()
