@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, box, inventory, scenario
 from .errors import InputError, LabgraderError
@@ -90,9 +91,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         checks = criterion["checks"]
         passed = sum(c["outcome"] == "passed" for c in checks)
         problem = next((c["message"] for c in checks if c["outcome"] in ("failed", "error")), "")
+        # Candidate text is inert: never read as markup.
         table.add_row(criterion["id"], labels[criterion["status"]], f"{passed}/{len(checks)}" if checks else "-",
-                      problem[:70])
+                      Text(problem[:70]))
     out.print(table)
+    if run.report.get("incomplete"):
+        out.print("[yellow]interrupted:[/] the report is marked incomplete; criteria not fully graded are errors")
     out.print(f"report: {paths.display(run.report_dir / 'report.html')} (and report.json, junit.xml, checks.log)")
     return run.exit_code
 

@@ -54,9 +54,11 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
     with log.open("w") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
         status = pytest.main(args)
     _redact_file(log, scenario, inventory_path)
+    report_file = out / "report.json"
+    if report_file.is_file() and json.loads(report_file.read_text()).get("incomplete"):
+        return CheckRun(json.loads(report_file.read_text()), out, log)  # interrupted: graded as incomplete, exit 3
     if status == 2 or status == pytest.ExitCode.USAGE_ERROR:
         raise InputError(_usage_message(log))
-    report_file = out / "report.json"
     if not report_file.is_file():
         raise LabError(f"the check run wrote no report (pytest exit {int(status)}; log: {paths.display(log)})")
     return CheckRun(json.loads(report_file.read_text()), out, log)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
 from . import box, paths, roles
 from .errors import InputError
@@ -21,6 +21,50 @@ if TYPE_CHECKING:
     from .lab import Lab
 
 SECRETS_FILE = "secrets.yml"
+# `{env: NAME}` may only name variables meant for labgrader: an inventory the candidate wrote must not be able to
+# send any of the evaluator's environment (tokens, keys) to the candidate's machine as a password.
+ENV_PREFIX = "LABGRADER_"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (the last one would silently win)."""
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key '{key}' is given twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+class _StringsLoader(yaml.BaseLoader):
+    """Secrets exactly as written: every scalar a string (no YAML 1.1 rewriting of 0123, yes, 12:30 or ~)."""
+
+
+_StringsLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(path: Path, shown: str, *, loader=_UniqueKeyLoader) -> Any:
+    """Any bytes in, a document or one InputError line out (file and line named), never a traceback."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders only
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=shown) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path=shown) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or 'syntax error'}", path=shown,
+                         field=f"line {mark.line + 1}" if mark else None) from None
+    except (RecursionError, ValueError, MemoryError) as exc:
+        raise InputError(f"not a document labgrader can read ({type(exc).__name__})", path=shown) from None
 
 
 class Strict(BaseModel):
@@ -28,8 +72,8 @@ class Strict(BaseModel):
 
 
 class SecretRef(Strict):
-    secret: str | None = None
-    env: str | None = None
+    secret: str | None = Field(default=None, min_length=1)
+    env: str | None = Field(default=None, pattern=rf"^{ENV_PREFIX}[A-Z0-9_]+$")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "SecretRef":
@@ -39,17 +83,17 @@ class SecretRef(Strict):
 
 
 class SshTransport(Strict):
-    port: int = Field(default=22, ge=1, le=65535)
+    port: StrictInt = Field(default=22, ge=1, le=65535)
     user: str
     key_file: str | None = None
     password: SecretRef | None = None
 
 
 class LdapsTransport(Strict):
-    port: int = Field(default=636, ge=1, le=65535)
+    port: StrictInt = Field(default=636, ge=1, le=65535)
     user: str
     password: SecretRef
-    tls_verify: bool = True
+    tls_verify: StrictBool = True
     ca_file: str | None = None
 
 
@@ -58,7 +102,7 @@ class ZabbixTransport(Strict):
     user: str
     password: SecretRef | None = None
     token: SecretRef | None = None
-    tls_verify: bool = True
+    tls_verify: StrictBool = True
 
 
 class Transports(Strict):
@@ -68,7 +112,7 @@ class Transports(Strict):
 
 
 class Host(Strict):
-    address: str
+    address: str = Field(min_length=1, pattern=r"^[A-Za-z0-9.:_-]+$")
     role: str | None = None
     transports: Transports
 
@@ -119,27 +163,15 @@ class Inventory(Strict):
         if not self.secrets_file:
             raise InputError("a {secret: …} reference needs 'secrets_file'", path=self.source, field=field)
         path = Path(self.source).parent / self.secrets_file
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise InputError(f"cannot read the secrets file: {exc.strerror}", path=paths.display(path)) from None
-        except yaml.YAMLError:
-            raise InputError("the secrets file is not valid YAML", path=paths.display(path)) from None
-        if not isinstance(values, dict):
+        values = read_yaml(path, paths.display(path), loader=_StringsLoader) or {}
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise InputError("expected a mapping of secret names to values", path=paths.display(path))
         return values
 
 
 def load(path: Path) -> Inventory:
     shown = paths.display(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read the inventory: {exc.strerror}", path=shown) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or 'syntax error'}", path=shown,
-                         field=f"line {mark.line + 1}" if mark else None) from None
+    raw = read_yaml(path, shown)
     if not isinstance(raw, dict):
         raise InputError("expected a mapping with a 'hosts' field at the top level", path=shown)
     try:
@@ -151,8 +183,34 @@ def load(path: Path) -> Inventory:
             first["type"], first["msg"].removeprefix("Value error, "))
         if first["type"] == "extra_forbidden" and first["loc"][-2:-1] == ("transports",):
             message = f"unknown transport (known: {', '.join(Transports.model_fields)})"
+        if first["loc"][-1:] == ("env",) and first["type"] == "string_pattern_mismatch":
+            message = f"only variables named {ENV_PREFIX}… may be referenced"
         raise InputError(message, path=shown, field=field) from None
-    return parsed.model_copy(update={"source": str(Path(path).resolve())})
+    except (RecursionError, ValueError):
+        raise InputError("not an inventory labgrader can read", path=shown) from None
+    source = Path(path).resolve()
+    _stays_beside(parsed.secrets_file, source, shown)
+    if parsed.network_namespace and not source.is_relative_to(paths.state_dir().resolve()):
+        raise InputError("only an inventory `labgrader up` wrote may name a network namespace", path=shown,
+                         field="network_namespace")
+    hosts = {name: host.model_copy(update={"transports": host.transports.model_copy(update={
+                 "ssh": _key_beside(host.transports.ssh, source)})}) for name, host in parsed.hosts.items()}
+    return parsed.model_copy(update={"source": str(source), "hosts": hosts})
+
+
+def _stays_beside(secrets_file: str | None, source: Path, shown: str) -> None:
+    """The secrets file lives beside the inventory: a candidate's inventory must not read any YAML on disk."""
+    if secrets_file and (Path(secrets_file).is_absolute() or ".." in Path(secrets_file).parts):
+        raise InputError("must be a file beside the inventory (no absolute path, no '..')", path=shown,
+                         field="secrets_file")
+
+
+def _key_beside(ssh: SshTransport | None, source: Path) -> SshTransport | None:
+    """`~` expanded; a relative key_file is read beside the inventory that names it, not from the cwd."""
+    if ssh is None or not ssh.key_file:
+        return ssh
+    key = Path(ssh.key_file).expanduser()
+    return ssh.model_copy(update={"key_file": str(key if key.is_absolute() else source.parent / key)})
 
 
 # --- written by `labgrader up` ----------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ def display(path: Path) -> str:
 def write_private(path: Path, text: str) -> None:
     """Write a file only root can read (secrets, plans holding them): created 0600, never world-readable."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Never through a symlink planted in its place; an existing file gets 0600 too, not its old mode.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

@@ -19,7 +19,7 @@ from . import inventory as inventory_mod
 from . import netns, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
 from .remote.base import RemoteError
-from .remote.evidence import Recorder
+from .remote.evidence import Recorder, inert
 from .remote.session import LabSession, MissingFromInventory
 from .report import write_reports
 from .report.model import CheckResult, CriterionInfo, build_report
@@ -229,7 +229,7 @@ def _message(call: pytest.CallInfo, run: LabRun, kind: str) -> str:
         text = NOT_A_VERDICT + str(exc.value).strip()
     else:
         text = NOT_A_VERDICT + f"erreur interne {exc.exconly().strip()}"
-    text = " ".join(text.split())  # one line in the grid
+    text = " ".join(inert(text).split())  # one line in the grid, candidate text inert
     return run.session.recorder.redact(text)[:1000]
 
 

@@ -22,7 +22,7 @@ GOOD = {
         "dc1": {"address": "192.0.2.10", "role": "samba-dc", "transports": {
             "ldaps": {"user": "Administrator@DURAND.TEST", "password": {"secret": "domain_admin_password"},
                       "tls_verify": False}}},
-        "client1": {"address": "192.0.2.50", "transports": {"ssh": {"user": "admin", "password": {"env": "PW"}}}},
+        "client1": {"address": "192.0.2.50", "transports": {"ssh": {"user": "admin", "password": {"env": "LABGRADER_PW"}}}},
     },
 }
 
@@ -39,14 +39,14 @@ def labgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_good_inventory_resolves_references(tmp_path, monkeypatch):
-    monkeypatch.setenv("PW", "from-env")
+    monkeypatch.setenv("LABGRADER_PW", "from-env")
     loaded = inventory.load(write(tmp_path, GOOD))
     assert loaded.secret(loaded.hosts["dc1"].transports.ldaps.password, "f") == "s3cret-value"
     assert loaded.secret(loaded.hosts["client1"].transports.ssh.password, "f") == "from-env"
     assert sorted(loaded.all_secrets()) == ["from-env", "s3cret-value"]
     assert loaded.hosts["dc1"].transports.ldaps.tls_verify is False
     assert inventory.load(write(tmp_path, {"hosts": {"x": {"address": "h", "transports": {
-        "ldaps": {"user": "u", "password": {"env": "PW"}}}}}})).hosts["x"].transports.ldaps.tls_verify is True
+        "ldaps": {"user": "u", "password": {"env": "LABGRADER_PW"}}}}}})).hosts["x"].transports.ldaps.tls_verify is True
 
 
 def mutate(change):
@@ -62,7 +62,7 @@ def mutate(change):
     (mutate(lambda d: d["hosts"]["client1"]["transports"]["ssh"].update(port="twenty-two")),
      "candidate.yml: hosts.client1.transports.ssh.port: Input should be a valid integer"),
     (mutate(lambda d: d["hosts"]["client1"].pop("address")), "candidate.yml: hosts.client1.address: required field"),
-    (mutate(lambda d: d["hosts"]["dc1"]["transports"]["ldaps"].update(password={"secret": "a", "env": "B"})),
+    (mutate(lambda d: d["hosts"]["dc1"]["transports"]["ldaps"].update(password={"secret": "a", "env": "LABGRADER_B"})),
      "candidate.yml: hosts.dc1.transports.ldaps.password: give exactly one of"),
     ("hosts:\n  dc1: [unclosed\n", "candidate.yml: line 3: not valid YAML"),
 ])
@@ -80,8 +80,8 @@ def test_a_bad_inventory_is_one_line_naming_file_and_field_exit_2(tmp_path, docu
 
 def test_a_missing_secret_is_named_without_its_value(tmp_path):
     loaded = inventory.load(write(tmp_path, GOOD))
-    with pytest.raises(InputError, match="hosts.client1.transports.ssh.password: environment variable PW is not set"):
-        os.environ.pop("PW", None)
+    with pytest.raises(InputError, match="hosts.client1.transports.ssh.password: environment variable LABGRADER_PW is not set"):
+        os.environ.pop("LABGRADER_PW", None)
         loaded.secret(loaded.hosts["client1"].transports.ssh.password, "hosts.client1.transports.ssh.password")
 
 
@@ -100,7 +100,7 @@ LOCAL = {**GOOD, "hosts": {
     "zbx1": {"address": "127.0.0.1", "role": "zabbix", "transports": {"zabbix_api": {
         "url": "http://127.0.0.1:9/api_jsonrpc.php", "user": "Admin", "password": {"secret": "domain_admin_password"}}}},
     "client1": {"address": "127.0.0.1", "role": "linux-client", "transports": {"ssh": {
-        "port": 9, "user": "admin", "password": {"env": "PW"}}}}}}
+        "port": 9, "user": "admin", "password": {"env": "LABGRADER_PW"}}}}}}
 
 
 def run_pytest_on(tmp_path: Path, check_source: str, *extra: str) -> subprocess.CompletedProcess:
@@ -110,7 +110,7 @@ def run_pytest_on(tmp_path: Path, check_source: str, *extra: str) -> subprocess.
         secrets.write("user_password:amartin: a-password\n")
     return subprocess.run([sys.executable, "-m", "pytest", "test_a1_1_sample.py", "--lab-inventory", str(inv),
                            "-p", "no:cacheprovider", *extra], capture_output=True, text=True, cwd=tmp_path,
-                          env=dict(os.environ, PW="from-env"))
+                          env=dict(os.environ, LABGRADER_PW="from-env"))
 
 
 def test_an_unknown_criterion_in_a_marker_stops_the_run_with_one_line(tmp_path):

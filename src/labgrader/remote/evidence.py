@@ -5,6 +5,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
+# Control characters (escape sequences, NUL, BEL…) but newline and tab, shown escaped: candidate text is inert.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f)}
+_CONTROL.update({c: f"\\x{c:02x}" for c in range(0x80, 0xa0)})
+
+
+def inert(text: str) -> str:
+    """Text from a candidate's machine, safe for a terminal, a log or a report: control characters escaped."""
+    return text.translate(_CONTROL)
+
+
 MAX_DETAIL = 12000  # head and tail kept: the values that justify a verdict must reach the grid
 REDACTED = "«redacted»"
 
@@ -37,11 +47,11 @@ class Recorder:
         return text
 
     def record(self, host: str, action: str, detail: object) -> Evidence:
-        detail = self.redact(detail)
+        detail = inert(self.redact(detail))
         if len(detail) > MAX_DETAIL:
             half = MAX_DETAIL // 2
             detail = f"{detail[:half]}\n[… {len(detail) - MAX_DETAIL} caractères omis …]\n{detail[-half:]}"
-        entry = Evidence(host, self.redact(action), detail)
+        entry = Evidence(host, inert(self.redact(action)), detail)
         self.entries.append(entry)
         return entry
 

@@ -22,9 +22,11 @@ ASSESSMENT_LABELS = {"automated": "Vérification automatique", "evaluator": "Jug
 VERDICTS = {
     0: "Tous les critères vérifiés automatiquement sont atteints.",
     1: "Au moins un critère vérifié automatiquement n'est pas atteint.",
-    3: ("Une erreur d'infrastructure (machine injoignable, vérification interrompue) a empêché de juger "
+    3: ("Une erreur (machine injoignable, vérification qui n'a pas pu s'exécuter) a empêché de juger "
         "au moins un critère ; tous les autres critères sont notés."),
 }
+INCOMPLETE = ("Rapport incomplet : l'exécution a été interrompue. Les critères qui n'ont pas été entièrement "
+              "vérifiés sont en erreur ; aucun n'est déclaré atteint sur ce qui reste.")
 
 # Palette — WCAG 2.1 contrast ratios, computed with the relative-luminance formula (SC 1.4.3 / 1.4.11):
 #   text   #1a1a1a on #ffffff 17.40 | on #f4f6f8 16.07 | on #eef1f5 15.36
@@ -211,7 +213,7 @@ def _summary(report: dict) -> str:
                            for o in OUTCOME_LABELS)
     return (
         '<section aria-labelledby="synthese"><h2 id="synthese">Synthèse</h2>'
-        f'<p class="verdict verdict-{code}">{_e(VERDICTS.get(code, ""))}</p>'
+        f'<p class="verdict verdict-{code}">{_e(INCOMPLETE if report.get("incomplete") else VERDICTS.get(code, ""))}</p>'
         f'<dl class="totals">{totals}</dl>'
         f"<p>{summary['criteria']} critères dans la grille ; vérifications : {check_line}.</p>"
         + (f"<p>{summary['evaluator']} critère(s) à juger par l'évaluateur : cochez la case "
