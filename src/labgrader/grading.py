@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from . import inventory as inventory_mod
 from . import paths, referentiel, scenario as scenario_mod
 from .errors import InputError, LabError
-from .remote.evidence import Recorder
+from .remote.evidence import Recorder, inert
 
 
 def checks_dir() -> Path:
@@ -51,7 +52,9 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
             candidate, "--lab-scenario", scenario_id, "-p", "no:cacheprovider", "-q", "-rfEs", "--no-header",
             "--rootdir", str(paths.project_root()),
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # labgrader itself is imported before pytest starts
-    with log.open("w") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
+    log.unlink(missing_ok=True)  # never written through a symlink left in the output directory
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as handle, \
+            contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
         status = pytest.main(args)
     _redact_file(log, scenario, inventory_path)
     report_file = out / "report.json"
@@ -67,7 +70,7 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
 def _redact_file(path: Path, scenario: scenario_mod.Scenario, inventory_path: Path) -> None:
     """The log holds whatever pytest printed; no secret may survive in it."""
     recorder = Recorder((*scenario.secrets().values(), *inventory_mod.load(inventory_path).all_secrets()))
-    path.write_text(recorder.redact(path.read_text(errors="replace")))
+    paths.write_private(path, inert(recorder.redact(path.read_text(errors="replace"))))
 
 
 def _usage_message(log: Path) -> str:

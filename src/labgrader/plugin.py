@@ -7,6 +7,7 @@ get the lab through fixtures (never through Vagrant), a host that does not answe
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -16,7 +17,7 @@ from typing import Callable, TypeVar
 import pytest
 
 from . import inventory as inventory_mod
-from . import netns, preflight, referentiel, scenario as scenario_mod
+from . import deadlines, netns, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
 from .remote.base import RemoteError
 from .remote.evidence import Recorder, inert
@@ -45,6 +46,7 @@ class LabRun:
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.report: dict | None = None
         self.aborted = False  # stopped before grading (bad marker, preflight gap): no report at all
+        self.deadline = time.monotonic() + deadlines.RUN_TIMEOUT_S
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--candidate", metavar="ID", default="anonyme",
                     help="the candidate's pseudonymous id (letters, digits, - and _; never a name or e-mail)")
     group.addoption("--lab-scenario", metavar="ID", help="scenario of the lab (default: the inventory's `scenario`)")
+    group.addoption("--lab-check-timeout", metavar="S", type=float, default=deadlines.CHECK_TIMEOUT_S,
+                    help="seconds a check may take before it is an error (default %(default)s)")
+    group.addoption("--lab-run-timeout", metavar="S", type=float, default=deadlines.RUN_TIMEOUT_S,
+                    help="seconds the whole run may take; past it the run stops, reported incomplete "
+                         "(default %(default)s)")
 
 
 def _usage_error(message: str) -> None:
@@ -82,8 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except LabgraderError as exc:
         _usage_error(str(exc))
     report_dir = config.getoption("--lab-report")
-    config.stash[STATE] = LabRun(inventory, scenario, scenario.activity if scenario else "", candidate,
-                                 Path(report_dir) if report_dir else None)
+    run = LabRun(inventory, scenario, scenario.activity if scenario else "", candidate,
+                 Path(report_dir) if report_dir else None)
+    run.deadline = time.monotonic() + config.getoption("--lab-run-timeout")
+    config.stash[STATE] = run
+    deadlines.interrupt_on_termination()
 
 
 def _run(config: pytest.Config) -> LabRun | None:
@@ -134,12 +144,38 @@ def _preflight(run: LabRun) -> None:
                                                   for gap in missing))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem) -> bool | None:
+    """Past the run's deadline no check runs: the run stops, and what did not run is an error."""
+    run = _run(item.config)
+    if run is not None and run.deadline <= time.monotonic():
+        item.session.shouldstop = "délai de l'exécution dépassé"
+        return True
+    return None
+
+
+def _bounded(item: pytest.Item):
+    """A check's deadline for one phase (its fixtures' setup, its call), within what is left of the run's."""
+    run = _run(item.config)
+    if run is None:
+        return contextlib.nullcontext()
+    seconds = max(0.1, min(item.config.getoption("--lab-check-timeout"), run.deadline - time.monotonic()))
+    return deadlines.deadline(seconds, f"la vérification a dépassé son délai ({seconds:.0f} s)")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
     run = _run(item.config)
     if run is not None:
         run.marks[item.nodeid] = run.session.recorder.mark()
-    yield
+    with _bounded(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with _bounded(item):
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -163,6 +199,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         id=item.nodeid, criterion=marker.args[0], title=marker.kwargs["title"],
         impact=float(marker.kwargs.get("impact", 0.7)), outcome=kind, message=message,
         evidence=run.session.recorder.since(run.marks.get(item.nodeid, 0)), duration=round(call.duration, 3)))
+    _write_report(run, incomplete=True)  # progressively: a killed run leaves an incomplete report, never a complete one
 
 
 def _outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> str:
@@ -246,32 +283,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.session.close()
     if not run.activity or run.aborted:
         return
-    incomplete = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail
-    _grade_what_never_ran(run, interrupted=bool(incomplete))
+    incomplete = bool(exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail)
+    run.report = _write_report(run, incomplete=incomplete)
+
+
+def _write_report(run: LabRun, *, incomplete: bool) -> dict | None:
+    """The report of what is graded so far; every collected check without a result is an error in it."""
+    if not run.activity:
+        return None
+    why = "la vérification n'a pas été exécutée (exécution interrompue)" if incomplete else \
+        "la vérification n'a laissé aucun résultat"
+    done = {result.id for result in run.results}
+    unrun = [CheckResult(id=nodeid, criterion=criterion, title=title, impact=impact, outcome="error",
+                         message=NOT_A_VERDICT + why, evidence=(), duration=0.0)
+             for nodeid, (criterion, title, impact) in run.collected.items() if nodeid not in done]
     activity = referentiel.load().activity(run.activity)
     criteria = [CriterionInfo(id=c.id, text=c.text, group=c.group, assessment=c.assessment,
                               guidance=c.guidance or "") for c in activity.criteria]
-    run.report = build_report(
+    report = build_report(
         scenario=run.scenario.id if run.scenario else "", activity=activity.id, activity_title=activity.title,
-        candidate=run.candidate, criteria=criteria, results=run.results, started_at=run.started_at,
+        candidate=run.candidate, criteria=criteria, results=[*run.results, *unrun], started_at=run.started_at,
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    run.report["incomplete"] = bool(incomplete)
+    report["incomplete"] = incomplete
     if incomplete:
-        run.report["summary"]["exit_code"] = max(run.report["summary"]["exit_code"], 3)
+        report["summary"]["exit_code"] = max(report["summary"]["exit_code"], 3)
     if run.report_dir is not None:
-        write_reports(run.report, run.report_dir)
-
-
-def _grade_what_never_ran(run: LabRun, *, interrupted: bool) -> None:
-    """A check that was collected but left no result (interrupted run, crash) is an error: a criterion is
-    never graded on what is left."""
-    done = {result.id for result in run.results}
-    why = "la vérification n'a pas été exécutée (exécution interrompue)" if interrupted else \
-        "la vérification n'a laissé aucun résultat"
-    for nodeid, (criterion, title, impact) in run.collected.items():
-        if nodeid not in done:
-            run.results.append(CheckResult(id=nodeid, criterion=criterion, title=title, impact=impact,
-                                           outcome="error", message=NOT_A_VERDICT + why, evidence=(), duration=0.0))
+        write_reports(report, run.report_dir)
+    return report
 
 
 # --- fixtures the checks use --------------------------------------------------------------------------------

@@ -215,3 +215,90 @@ def test_arguments_are_quoted_never_interpolated():
     assert command_line("/usr/sbin/adcli testjoin --domain=%s", "x; rm -rf /") == \
         "/usr/sbin/adcli testjoin --domain='x; rm -rf /'"
     assert command_line("echo %s", "it's") == "echo 'it'\\''s'"
+
+
+def test_a_check_past_its_deadline_is_an_error_and_the_run_goes_on(pytester):
+    _result, report = grade(pytester, HEADER + '''
+import time
+
+@criterion("A1.1/CE.1", title="a")
+def test_stalls():
+    time.sleep(30)
+
+@criterion("A1.1/CE.3", title="b")
+def test_after():
+    assert False, "le fuseau horaire est UTC, le brief demande Europe/Paris"
+''', None, "--lab-check-timeout", "1")
+    got = outcomes(report)
+    assert got["test_stalls"][0] == "error" and "dépassé son délai" in got["test_stalls"][1]
+    assert got["test_after"][0] == "failed" and not report["incomplete"]
+
+
+def test_a_run_past_its_deadline_stops_and_is_incomplete(pytester):
+    _result, report = grade(pytester, HEADER + '''
+import time
+
+@criterion("A1.1/CE.1", title="a")
+def test_slow():
+    time.sleep(1.5)
+
+@criterion("A1.1/CE.3", title="b")
+def test_never_reached():
+    pass
+''', None, "--lab-run-timeout", "1")
+    assert report["incomplete"] is True and report["summary"]["exit_code"] == 3
+    assert outcomes(report)["test_never_reached"][0] == "error"
+    assert status(report, "A1.1/CE.3") == "error"
+
+
+@pytest.mark.parametrize("how", ["os.kill(os.getpid(), signal.SIGTERM)", "os.kill(os.getpid(), signal.SIGHUP)"])
+def test_sigterm_or_sighup_mid_run_leaves_an_incomplete_report(pytester, how):
+    _result, report = grade(pytester, HEADER + f'''
+import os, signal
+
+@criterion("A1.1/CE.1", title="a")
+def test_first():
+    pass
+
+@criterion("A1.1/CE.1", title="b")
+def test_killed():
+    {how}
+
+@criterion("A1.1/CE.3", title="c")
+def test_never_ran():
+    pass
+''')
+    assert report["incomplete"] is True and report["summary"]["met"] == 0
+    assert outcomes(report)["test_never_ran"][0] == "error"
+
+
+def test_a_run_killed_outright_leaves_an_incomplete_report_never_a_complete_one(pytester):
+    _result, report = grade(pytester, HEADER + '''
+import os, signal
+
+@criterion("A1.1/CE.1", title="a")
+def test_first():
+    pass
+
+@criterion("A1.1/CE.3", title="b")
+def test_killed():
+    os.kill(os.getpid(), signal.SIGKILL)
+''')
+    assert report is not None and report["incomplete"] is True
+    assert status(report, "A1.1/CE.1") == "met" and status(report, "A1.1/CE.3") == "error"
+    assert report["summary"]["exit_code"] == 3
+
+
+def test_reports_are_never_written_through_a_symlink(pytester, tmp_path):
+    target = tmp_path / "elsewhere.json"
+    target.write_text("untouched")
+    (pytester.path / "out").mkdir()
+    (pytester.path / "out" / "report.json").symlink_to(target)
+    (pytester.path / "out" / ".report.json.partial").symlink_to(target)
+    _result, report = grade(pytester, HEADER + '''
+@criterion("A1.1/CE.1", title="a")
+def test_x():
+    pass
+''')
+    assert target.read_text() == "untouched"
+    assert report is not None and not (pytester.path / "out" / "report.json").is_symlink()

@@ -25,8 +25,12 @@ __all__ = [
 
 def _write(path: Path, data: bytes) -> None:
     # Write then rename, so a reader (CI artefact upload, an evaluator's browser) never sees half a file.
+    # Created anew, never through a symlink planted in the output directory.
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
     os.replace(partial, path)
 
 
