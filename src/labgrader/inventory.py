@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from . import box, paths, roles
 from .errors import InputError
+from .yamlfile import StringsLoader, read_yaml
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -24,47 +25,6 @@ SECRETS_FILE = "secrets.yml"
 # `{env: NAME}` may only name variables meant for labgrader: an inventory the candidate wrote must not be able to
 # send any of the evaluator's environment (tokens, keys) to the candidate's machine as a password.
 ENV_PREFIX = "LABGRADER_"
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML that refuses a key given twice in one mapping (the last one would silently win)."""
-
-
-def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"key '{key}' is given twice", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-class _StringsLoader(yaml.BaseLoader):
-    """Secrets exactly as written: every scalar a string (no YAML 1.1 rewriting of 0123, yes, 12:30 or ~)."""
-
-
-_StringsLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def read_yaml(path: Path, shown: str, *, loader=_UniqueKeyLoader) -> Any:
-    """Any bytes in, a document or one InputError line out (file and line named), never a traceback."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders only
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=shown) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", path=shown) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or 'syntax error'}", path=shown,
-                         field=f"line {mark.line + 1}" if mark else None) from None
-    except (RecursionError, ValueError, MemoryError) as exc:
-        raise InputError(f"not a document labgrader can read ({type(exc).__name__})", path=shown) from None
 
 
 class Strict(BaseModel):
@@ -163,7 +123,7 @@ class Inventory(Strict):
         if not self.secrets_file:
             raise InputError("a {secret: …} reference needs 'secrets_file'", path=self.source, field=field)
         path = Path(self.source).parent / self.secrets_file
-        values = read_yaml(path, paths.display(path), loader=_StringsLoader) or {}
+        values = read_yaml(path, paths.display(path), loader=StringsLoader) or {}
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise InputError("expected a mapping of secret names to values", path=paths.display(path))
         return values

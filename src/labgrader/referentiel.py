@@ -14,9 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from labgrader.errors import LabgraderError
+from labgrader.errors import InputError, LabgraderError
+from labgrader.yamlfile import parse_yaml
 
 AUTOMATED = "automated"
 EVALUATOR = "evaluator"
@@ -133,18 +132,19 @@ def load(path: str | Path | None = None) -> Referentiel:
     else:
         where = str(path)
         try:
-            raw = Path(path).read_text(encoding="utf-8")
+            raw = Path(path).read_bytes().decode("utf-8", errors="surrogateescape")
         except OSError as exc:
             raise ReferentielError(f"cannot read file ({exc.strerror or exc})", path=where) from exc
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        # PyYAML messages span several lines; keep only the gist and the position.
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ReferentielError(f"{problem}{at}", path=where) from exc
-    return _Parser(where).referentiel(data)
+        data = parse_yaml(raw.encode("utf-8", errors="surrogateescape"), where)
+    except InputError as exc:
+        raise ReferentielError(str(exc).removeprefix(f"{where}: "), path=where) from None
+    try:
+        return _Parser(where).referentiel(data)
+    except ReferentielError:
+        raise
+    except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise ReferentielError(f"not a référentiel labgrader can read ({type(exc).__name__})", path=where) from None
 
 
 class _Parser:

@@ -6,11 +6,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import paths
 from .errors import InputError
+from .yamlfile import read_yaml
 
 
 class ReadyProbe(BaseModel):
@@ -43,11 +43,17 @@ class Role(BaseModel):
 @cache
 def load(name: str) -> Role:
     path = paths.roles_dir() / name / "role.yaml"
+    raw = read_yaml(path, paths.display(path))
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping of role fields", path=paths.display(path))
     try:
-        role = Role.model_validate({**yaml.safe_load(path.read_text()), "name": name})
-    except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
-        detail = str(exc).splitlines()[0]
-        raise InputError(f"invalid role definition: {detail}", path=paths.display(path)) from None
+        role = Role.model_validate({**raw, "name": name})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"invalid role definition: {first['msg']}", path=paths.display(path), field=field) from None
+    except (RecursionError, ValueError, TypeError):
+        raise InputError("invalid role definition", path=paths.display(path)) from None
     for script in role.scripts:
         if not (role.directory / script).is_file():
             raise InputError(f"script '{script}' does not exist", path=paths.display(path), field="scripts")

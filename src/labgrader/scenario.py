@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from . import paths
 from .errors import InputError
+from .yamlfile import read_yaml
 
 NAME = r"^[a-z][a-z0-9-]{0,30}$"
 SCENARIO_ID = r"^bloc[1-3]-[a-z][a-z0-9-]*$"
@@ -206,15 +206,7 @@ def load(scenario_id: str) -> Scenario:
 
 def load_file(path: Path) -> Scenario:
     shown = paths.display(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}", path=shown, field=where) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=shown) from None
+    raw = read_yaml(path, shown)
     if not isinstance(raw, dict):
         raise InputError("expected a mapping of scenario fields at the top level", path=shown)
     try:
@@ -222,6 +214,8 @@ def load_file(path: Path) -> Scenario:
     except ValidationError as exc:
         message, field = _first_error(exc)
         raise InputError(message, path=shown, field=field) from None
+    except (RecursionError, ValueError, TypeError):
+        raise InputError("not a scenario labgrader can read", path=shown) from None
     if scenario.id != path.stem:
         raise InputError(f"'{scenario.id}' does not match the file name '{path.stem}'", path=shown, field="id")
     _check_steps(scenario, shown)
