@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, box, inventory, scenario
+from . import __version__, box, deadlines, inventory, scenario
 from .errors import InputError, LabgraderError
 
 console = Console(stderr=True, highlight=False)
@@ -82,7 +82,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     out_dir = Path(args.out or Path("reports") / args.scenario)
     inventory.load(inventory_path)  # bad input is one line, before anything else is said
     console.print(f"checking {args.scenario} with {paths.display(inventory_path)} …")
-    run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
+    if args.inventory:
+        run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
+    else:  # the lab built here: never graded while `up`, `solve` or `down` is changing it
+        from . import lab
+        with lab.locked(lab.open_lab(args.scenario), shared=True):
+            run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
     labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
               "evaluator": "[blue]evaluator[/]"}
     table = Table("criterion", "status", "checks", "first problem", title=f"{run.report['activity']} — "
@@ -158,10 +163,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_ssh(args: argparse.Namespace) -> int:
     from . import lab
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    argv = lab.ssh_argv(lab.open_lab(args.scenario), args.machine, command)
+    the_lab = lab.open_lab(args.scenario)
+    argv = lab.ssh_argv(the_lab, args.machine, command)
     if not command:
         os.execvp(argv[0], argv)  # an interactive shell: hand the terminal over
-    return subprocess.run(argv).returncode
+    with lab.locked(the_lab, shared=True):
+        return subprocess.run(argv).returncode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    deadlines.interrupt_on_termination()  # SIGTERM/SIGHUP: the same clean-up as Ctrl-C
     try:
         return args.handler(args)
     except LabgraderError as exc:

@@ -103,15 +103,44 @@ def check_host() -> None:
 
 
 @contextmanager
-def locked(lab: Lab) -> Iterator[None]:
-    """One lifecycle operation per lab at a time: two `up`s racing would fight over the same containers."""
-    lab.dir.mkdir(parents=True, exist_ok=True)
+def locked(lab: Lab, *, shared: bool = False) -> Iterator[None]:
+    """One lifecycle operation per lab at a time: two `up`s racing would fight over the same containers.
+    Verbs that only use a running lab (check, ssh) share the lock: they may run together, never during a
+    lifecycle operation (up, solve, halt, down)."""
+    lab.dir.parent.mkdir(parents=True, exist_ok=True)
     with (lab.dir.parent / f"{lab.id}.lock").open("w") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             raise InputError(f"another labgrader command is working on the lab {lab.id}; wait for it") from None
         yield
+
+
+# --- what has been done to the lab, recorded rather than guessed --------------------------------------------
+
+STATE_FILE = "state.json"
+
+
+def lab_state(lab: Lab) -> dict:
+    """{"created", "starting_state", "solved"}: what `up` and `solve` completed on this lab."""
+    path = lab.dir / STATE_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def half_built(state: dict, has_inventory: bool) -> bool:
+    """Machines exist but the starting state was never applied (an `up` killed half-way), or nothing says it
+    was (no record and no inventory): such a lab must not be presented as ready."""
+    if state:
+        return not state.get("starting_state")
+    return not has_inventory
+
+
+def record_state(lab: Lab, **done: bool) -> None:
+    lab.dir.mkdir(parents=True, exist_ok=True)
+    paths.write_private(lab.dir / STATE_FILE, json.dumps({**lab_state(lab), **done}))
 
 
 # --- the plan the Vagrantfile reads -------------------------------------------------------------------------
@@ -170,8 +199,12 @@ def _vagrant(lab: Lab, log_name: str) -> "vagrant.Vagrant":
     """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
     import vagrant  # imported here: it warns on import when Vagrant is missing, which check_host reports better
 
-    lab.log_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_SCENARIO=lab.id,
+    lab.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # A scrubbed environment: nothing of the caller's (VAGRANT_LOG=info would write provisioners' secrets
+    # into the logs) beyond what Vagrant needs to run.
+    kept = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "USER", "LOGNAME", "TMPDIR",
+                                                 "VAGRANT_HOME") if name in os.environ}
+    env = dict(kept, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_SCENARIO=lab.id,
                LABGRADER_PROFILE=lab.profile, LABGRADER_STATE=str(paths.state_dir().resolve()),
                VAGRANT_DEFAULT_PROVIDER="lxc", VAGRANT_CHECKPOINT_DISABLE="1",
                VAGRANT_BOX_UPDATE_CHECK_DISABLE="1", VAGRANT_NO_COLOR="1")
@@ -206,7 +239,13 @@ def up(lab: Lab, report: Report) -> bool:
     with locked(lab):
         states = container_states(lab)
         fresh = all(state == "ABSENT" for state in states.values())
-        if (lab.dir / "inventory.yml").is_file() and all(s == "RUNNING" for s in states.values()):
+        if not fresh and half_built(lab_state(lab), (lab.dir / "inventory.yml").is_file()):
+            # An `up` was interrupted before the starting state was applied: starting these machines would
+            # present a lab whose criteria may already be met. Build it again from nothing.
+            report(f"lab {lab.id} was left half-built by an interrupted `up`: rebuilding it")
+            _down(lab, lambda _: None)
+            fresh = True
+        elif (lab.dir / "inventory.yml").is_file() and all(s == "RUNNING" for s in states.values()):
             report(f"lab {lab.id} is already up: nothing to do")
             return False
         try:
@@ -221,6 +260,8 @@ def up(lab: Lab, report: Report) -> bool:
 
 def _up(lab: Lab, report: Report, fresh: bool) -> None:
     started = time.monotonic()
+    if fresh:
+        record_state(lab, created=False, starting_state=False, solved=False)
     the_box = box.ensure(report)
     document, secrets = plan(lab, the_box.name)
     paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))
@@ -247,10 +288,12 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
             report(f"  {name}: up in {future.result():.1f} s")
     wait_ready(lab, report)
     path = inventory.write_for_lab(lab)
+    record_state(lab, created=True)
     if fresh and lab.scenario.setup:
         count = len(lab.scenario.setup)
         report(f"starting state: {count} step{'s' if count > 1 else ''} of the scenario")
         run_scenario_steps(lab, lab.scenario.setup, "setup.log", report)
+    record_state(lab, starting_state=True)
     report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
 
 

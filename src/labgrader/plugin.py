@@ -226,10 +226,10 @@ def _redact_report(report: pytest.TestReport, run: LabRun) -> None:
     """pytest prints assertion details and captured output verbatim: a careless check could show a password."""
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):
         text = str(report.longrepr)
-        redacted = run.session.recorder.redact(text)
+        redacted = inert(run.session.recorder.redact(text))  # and candidate text never drives the terminal
         if redacted != text:
             report.longrepr = redacted
-    report.sections = [(title, run.session.recorder.redact(content)) for title, content in report.sections]
+    report.sections = [(title, inert(run.session.recorder.redact(content))) for title, content in report.sections]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -21,8 +21,10 @@ def solve(lab: lablib.Lab, report: Report) -> None:
         raise InputError(f"scenario {lab.id} has no solution", field="solution")
     if not (lab.dir / "inventory.yml").is_file():
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
-    report(f"solving {lab.id}: {len(lab.scenario.solution)} steps")
-    lablib.run_scenario_steps(lab, lab.scenario.solution, "solve.log", report)
+    with lablib.locked(lab):
+        report(f"solving {lab.id}: {len(lab.scenario.solution)} steps")
+        lablib.run_scenario_steps(lab, lab.scenario.solution, "solve.log", report)
+        lablib.record_state(lab, solved=True)
 
 
 @dataclass

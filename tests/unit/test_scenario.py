@@ -118,3 +118,16 @@ def test_cli_prints_one_line_and_exits_2(project, capsys):
 def test_cli_unknown_profile(capsys):
     assert cli.main(["status", "bloc1-integration", "--profile", "full"]) == 2
     assert "no profile 'full'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("state, has_inventory, expected", [
+    ({"created": True, "starting_state": False}, True, True),    # killed while applying the starting state
+    ({"created": False, "starting_state": False}, False, True),  # killed while creating the machines
+    ({"created": True, "starting_state": True}, True, False),
+    ({"created": True, "starting_state": True, "solved": True}, True, False),
+    ({}, False, True),  # machines but no record and no inventory: nothing says the lab is whole
+    ({}, True, False),  # a lab from before states were recorded, up and inventoried
+])
+def test_a_half_built_lab_is_rebuilt_never_presented_as_ready(state, has_inventory, expected):
+    from labgrader.lab import half_built
+    assert half_built(state, has_inventory) is expected
