@@ -1,25 +1,22 @@
 """The inventory: how to reach each machine of a running lab. Checks know the lab only through it.
 
-`labgrader up` writes one (`.labgrader/labs/<scenario>/inventory.yml`); an evaluator writes one by hand for a
-candidate's own VMs (see docs/inventory.md). Credentials are never inline: a field holds a reference,
+`labgrader up` writes one (`.labgrader/labs/<scenario>/inventory.yml`, lab_inventory.py: the build side); an
+evaluator writes one by hand for a candidate's own VMs (see docs/inventory.md). This module only reads them:
+the inventory file is the one contract between the build side and the check side. Credentials are never inline: a field holds a reference,
 `{secret: NAME}` (looked up in `secrets_file`) or `{env: VARIABLE}`.
 """
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
-from . import box, paths, roles
+from . import paths
 from .errors import InputError
 from .yamlfile import StringsLoader, read_yaml
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 SECRETS_FILE = "secrets.yml"
 # `{env: NAME}` may only name variables meant for labgrader: an inventory the candidate wrote must not be able to
@@ -171,53 +168,3 @@ def _key_beside(ssh: SshTransport | None, source: Path) -> SshTransport | None:
         return ssh
     key = Path(ssh.key_file).expanduser()
     return ssh.model_copy(update={"key_file": str(key if key.is_absolute() else source.parent / key)})
-
-
-# --- written by `labgrader up` ----------------------------------------------------------------------------------
-
-def write_secrets(path: Path, values: dict[str, str]) -> None:
-    paths.write_private(path, yaml.safe_dump(values, allow_unicode=True))
-
-
-def ssh_key(state: Path) -> Path:
-    """A private copy of Vagrant's insecure key: ssh refuses a key file others can read."""
-    key = state / "vagrant_insecure_key"
-    if not key.is_file():
-        state.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(box.vagrant_key(), key)
-        key.chmod(0o600)
-    return key
-
-
-def write_for_lab(lab: "Lab") -> Path:
-    domain = lab.scenario.lab.domain
-    fields = {"realm": domain.realm, "domain": domain.name, "netbios": domain.netbios}
-    key = ssh_key(paths.state_dir())
-    hosts = {}
-    for machine in lab.machines:
-        role = roles.load(machine.role)
-        transports = {}
-        for kind, template in role.transports.items():
-            values = _fill(template, {**fields, "address": str(machine.address)})
-            if kind == "ssh":  # the embedded provider's machines all take Vagrant's key
-                values = {"port": 22, "user": "vagrant", "key_file": str(key), **values}
-            transports[kind] = values
-        hosts[machine.name] = {"address": str(machine.address), "role": machine.role, "transports": transports}
-    document = {
-        "scenario": lab.id, "profile": lab.profile, "network_namespace": lab.namespace,
-        "secrets_file": SECRETS_FILE,
-        "domain": {"realm": domain.realm, "name": domain.name, "netbios": domain.netbios, "base_dn": domain.base_dn},
-        "hosts": hosts,
-    }
-    path = lab.dir / "inventory.yml"
-    header = "# Written by `labgrader up`. Credentials are references into secrets.yml (root only).\n"
-    path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    return path
-
-
-def _fill(template: Any, fields: dict[str, str]) -> Any:
-    if isinstance(template, str):
-        return template.format(**fields)
-    if isinstance(template, dict):
-        return {k: _fill(v, fields) for k, v in template.items()}
-    return template

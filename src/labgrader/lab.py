@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from . import box, inventory, netns, paths, roles
+from . import box, lab_inventory, netns, paths, roles
 from . import steps as steps_mod
 from .errors import HostSetupError, InputError, LabError
 from .scenario import Scenario
@@ -35,7 +35,8 @@ READY_TIMEOUT_S = 180
 
 
 @dataclass(frozen=True)
-class Lab:
+class RunningLab:
+    """A lab built here from a scenario's profile: its namespace, containers, state and logs."""
     scenario: Scenario
     profile: str
 
@@ -75,14 +76,14 @@ class Lab:
             forward_zones=zones)
 
 
-def open_lab(scenario_id: str, profile: str | None = None) -> Lab:
+def open_lab(scenario_id: str, profile: str | None = None) -> RunningLab:
     scenario = load_scenario(scenario_id)
     chosen = profile or _planned_profile(scenario_id) or "embedded"
     provider = scenario.profile(chosen).provider
     if provider != "lxc":
         raise InputError(f"profile '{chosen}' uses the {provider} provider; this version brings up lxc profiles only",
                          field="--profile")
-    return Lab(scenario, chosen)
+    return RunningLab(scenario, chosen)
 
 
 def _planned_profile(scenario_id: str) -> str | None:
@@ -103,7 +104,7 @@ def check_host() -> None:
 
 
 @contextmanager
-def locked(lab: Lab, *, shared: bool = False) -> Iterator[None]:
+def locked(lab: RunningLab, *, shared: bool = False) -> Iterator[None]:
     """One lifecycle operation per lab at a time: two `up`s racing would fight over the same containers.
     Verbs that only use a running lab (check, ssh) share the lock: they may run together, never during a
     lifecycle operation (up, solve, halt, down)."""
@@ -121,7 +122,7 @@ def locked(lab: Lab, *, shared: bool = False) -> Iterator[None]:
 STATE_FILE = "state.json"
 
 
-def lab_state(lab: Lab) -> dict:
+def lab_state(lab: RunningLab) -> dict:
     """{"created", "starting_state", "solved"}: what `up` and `solve` completed on this lab."""
     path = lab.dir / STATE_FILE
     try:
@@ -138,14 +139,14 @@ def half_built(state: dict, has_inventory: bool) -> bool:
     return not has_inventory
 
 
-def record_state(lab: Lab, **done: bool) -> None:
+def record_state(lab: RunningLab, **done: bool) -> None:
     lab.dir.mkdir(parents=True, exist_ok=True)
     paths.write_private(lab.dir / STATE_FILE, json.dumps({**lab_state(lab), **done}))
 
 
 # --- the plan the Vagrantfile reads -------------------------------------------------------------------------
 
-def lab_env(lab: Lab) -> dict[str, str]:
+def lab_env(lab: RunningLab) -> dict[str, str]:
     """What every provisioning and solution script is told about the lab (no secret here)."""
     scenario, domain = lab.scenario, lab.scenario.lab.domain
     by_role = {}
@@ -163,7 +164,7 @@ def machine_env(machine) -> dict[str, str]:
     return {"LAB_MACHINE": machine.name, "LAB_ROLE": machine.role, "LAB_ADDRESS": str(machine.address)}
 
 
-def plan(lab: Lab, box_name: str) -> tuple[dict, dict]:
+def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:
     """(plan, provisioning secrets by machine): what Vagrant needs, secrets kept in a separate root-only file."""
     scenario = lab.scenario
     env = lab_env(lab)
@@ -186,7 +187,7 @@ def plan(lab: Lab, box_name: str) -> tuple[dict, dict]:
     return document, secrets
 
 
-def run_scenario_steps(lab: Lab, steps, log_name: str, report: Report) -> None:
+def run_scenario_steps(lab: RunningLab, steps, log_name: str, report: Report) -> None:
     """A scenario's setup or solution steps on the running lab, each with the lab's environment."""
     machines = {m.name: m for m in lab.machines}
     env = lab_env(lab)
@@ -195,7 +196,7 @@ def run_scenario_steps(lab: Lab, steps, log_name: str, report: Report) -> None:
                         secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 
-def _vagrant(lab: Lab, log_name: str) -> "vagrant.Vagrant":
+def _vagrant(lab: RunningLab, log_name: str) -> "vagrant.Vagrant":
     """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
     import vagrant  # imported here: it warns on import when Vagrant is missing, which check_host reports better
 
@@ -217,7 +218,7 @@ def _vagrant(lab: Lab, log_name: str) -> "vagrant.Vagrant":
 
 # --- lifecycle ------------------------------------------------------------------------------------------------
 
-def container_states(lab: Lab) -> dict[str, str]:
+def container_states(lab: RunningLab) -> dict[str, str]:
     """Machine name -> RUNNING / STOPPED / ABSENT, asked of lxc inside the namespace (fast, no Vagrant)."""
     states = {}
     for m in lab.machines:
@@ -233,7 +234,7 @@ def container_states(lab: Lab) -> dict[str, str]:
     return states
 
 
-def up(lab: Lab, report: Report) -> bool:
+def up(lab: RunningLab, report: Report) -> bool:
     """Bring the lab up; True if anything changed. Idempotent on a running lab."""
     check_host()
     with locked(lab):
@@ -258,7 +259,7 @@ def up(lab: Lab, report: Report) -> bool:
         return True
 
 
-def _up(lab: Lab, report: Report, fresh: bool) -> None:
+def _up(lab: RunningLab, report: Report, fresh: bool) -> None:
     started = time.monotonic()
     if fresh:
         record_state(lab, created=False, starting_state=False, solved=False)
@@ -266,7 +267,7 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
     document, secrets = plan(lab, the_box.name)
     paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))
     paths.write_private(lab.dir / "secrets.json", json.dumps(secrets, indent=1, ensure_ascii=False))
-    inventory.write_secrets(lab.dir / inventory.SECRETS_FILE, lab.scenario.secrets())
+    lab_inventory.write_secrets(lab.dir / lab_inventory.SECRETS_FILE, lab.scenario.secrets())
     (paths.state_dir() / "current").write_text(lab.id + "\n")
     netns.ensure(lab.network())
     report(f"network {lab.namespace}: bridge {netns.BRIDGE} at {lab.scenario.lab.network.gateway}, DHCP and DNS")
@@ -287,7 +288,7 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
         for name, future in futures.items():
             report(f"  {name}: up in {future.result():.1f} s")
     wait_ready(lab, report)
-    path = inventory.write_for_lab(lab)
+    path = lab_inventory.write_for_lab(lab)
     record_state(lab, created=True)
     if fresh and lab.scenario.setup:
         count = len(lab.scenario.setup)
@@ -297,7 +298,7 @@ def _up(lab: Lab, report: Report, fresh: bool) -> None:
     report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
 
 
-def wait_ready(lab: Lab, report: Report, timeout: float = READY_TIMEOUT_S) -> None:
+def wait_ready(lab: RunningLab, report: Report, timeout: float = READY_TIMEOUT_S) -> None:
     probes = [(m, probe) for m in lab.machines for probe in roles.load(m.role).ready]
 
     def probe_all() -> None:
@@ -321,7 +322,7 @@ def _tcp_open(address: str, port: int) -> bool:
         return False
 
 
-def status(lab: Lab) -> list[dict]:
+def status(lab: RunningLab) -> list[dict]:
     states = container_states(lab)
     rows = []
     probes = {m.name: roles.load(m.role).ready for m in lab.machines}
@@ -339,7 +340,7 @@ def status(lab: Lab) -> list[dict]:
     return rows
 
 
-def halt(lab: Lab, report: Report) -> None:
+def halt(lab: RunningLab, report: Report) -> None:
     check_host()
     with locked(lab):
         if not (lab.dir / "plan.json").is_file():
@@ -349,13 +350,13 @@ def halt(lab: Lab, report: Report) -> None:
         report(f"lab {lab.id} halted; `labgrader up {lab.id}` starts it again")
 
 
-def down(lab: Lab, report: Report) -> None:
+def down(lab: RunningLab, report: Report) -> None:
     check_host()
     with locked(lab):
         _down(lab, report)
 
 
-def _down(lab: Lab, report: Report) -> None:
+def _down(lab: RunningLab, report: Report) -> None:
     """Remove every trace of the lab: containers, namespace (bridge, dnsmasq), state. Idempotent."""
     if (lab.dir / "plan.json").is_file() and netns.exists(lab.namespace):
         for m in lab.machines:  # they are thrown away: no need for a clean shutdown (≈ 8 s per machine)
@@ -380,7 +381,7 @@ def _down(lab: Lab, report: Report) -> None:
     report(f"lab {lab.id} is down")
 
 
-def ssh_argv(lab: Lab, machine: str, command: list[str]) -> list[str]:
+def ssh_argv(lab: RunningLab, machine: str, command: list[str]) -> list[str]:
     """The ssh command line that reaches a machine from inside the lab's namespace."""
     names = [m.name for m in lab.machines]
     if machine not in names:
@@ -389,7 +390,7 @@ def ssh_argv(lab: Lab, machine: str, command: list[str]) -> list[str]:
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
     address = next(str(m.address) for m in lab.machines if m.name == machine)
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-i", str(inventory.ssh_key(paths.state_dir()))]
+               "-i", str(lab_inventory.ssh_key(paths.state_dir()))]
     # One argument is a shell command line, as with ssh; several are an argv whose words are kept as given.
     remote = command if len(command) <= 1 else [shlex.join(command)]
     return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),

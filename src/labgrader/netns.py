@@ -6,7 +6,6 @@ thread that has joined the namespace, so the calling process never changes names
 """
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import os
 import signal
@@ -15,14 +14,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
 
 from .errors import LabError
+from .netjoin import NETNS_DIR, enter, exists, run_inside  # noqa: F401 - the build side joins namespaces too
 
-CLONE_NEWNET = 0x40000000
 BRIDGE = "lgbr0"
-NETNS_DIR = Path("/run/netns")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,10 +36,6 @@ class LabNetwork:
     @property
     def pid_file(self) -> Path:
         return self.state_dir / "dnsmasq.pid"
-
-
-def exists(namespace: str) -> bool:
-    return (NETNS_DIR / namespace).exists()
 
 
 def _ip(*args: str) -> None:
@@ -149,34 +141,3 @@ def write_wrapper(namespace: str, path: Path, executable: str) -> Path:
 
 def _shell_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\\''") + "'"
-
-
-def run_inside(namespace: str, work: Callable[[], T]) -> T:
-    """Run `work` in a thread that has joined the lab's network namespace; its sockets live there."""
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            enter(namespace)
-            outcome["value"] = work()
-        except BaseException as exc:  # handed back to the caller's thread below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"netns-{namespace}", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
-
-
-def enter(namespace: str) -> None:
-    """Move the calling thread into the namespace (setns(2)); needs root."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(NETNS_DIR / namespace, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise LabError(f"cannot enter network namespace {namespace}: {os.strerror(err)}")
-    finally:
-        os.close(fd)

@@ -17,11 +17,11 @@ from typing import Callable, TypeVar
 import pytest
 
 from . import inventory as inventory_mod
-from . import deadlines, netns, preflight, referentiel, scenario as scenario_mod
+from . import deadlines, netjoin, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
 from .remote.base import RemoteError
 from .remote.evidence import Recorder, inert
-from .remote.session import LabSession, MissingFromInventory
+from .remote.session import GradingSession, MissingFromInventory
 from .report import write_reports
 from .report.model import CheckResult, CriterionInfo, build_report
 
@@ -37,7 +37,7 @@ class LabRun:
                  candidate: str, report_dir: Path | None):
         self.inventory, self.scenario, self.activity = inventory, scenario, activity
         self.candidate, self.report_dir = candidate, report_dir
-        self.session = LabSession(inventory, Recorder())
+        self.session = GradingSession(inventory, Recorder())
         if scenario is not None:
             self.session.recorder.add_secrets(scenario.secrets().values())
         self.results: list[CheckResult] = []
@@ -81,11 +81,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise LabgraderError(f"'{candidate}' is not a pseudonymous id (letters, digits, - and _, at most 64)",
                                  field="--candidate")
         if inventory.network_namespace:
-            if not netns.exists(inventory.network_namespace):
+            if not netjoin.exists(inventory.network_namespace):
                 raise LabgraderError(f"the lab's network namespace {inventory.network_namespace} does not exist: "
                                      "is the lab up?", path=inventory.source, field="network_namespace")
             # The main thread joins the lab's network: every check and its connections run there.
-            netns.enter(inventory.network_namespace)
+            netjoin.enter(inventory.network_namespace)
     except LabgraderError as exc:
         _usage_error(str(exc))
     report_dir = config.getoption("--lab-report")
@@ -322,7 +322,7 @@ def _require(request: pytest.FixtureRequest) -> LabRun:
 
 
 @pytest.fixture(scope="session")
-def lab(request: pytest.FixtureRequest) -> LabSession:
+def lab(request: pytest.FixtureRequest) -> GradingSession:
     """The remote session: `lab.ssh("client1")`, `lab.directory("dc1")`, `lab.supervision("zbx1")`, `lab.logon(…)`."""
     return _require(request).session
 
@@ -343,7 +343,7 @@ def inventory(request: pytest.FixtureRequest) -> inventory_mod.Inventory:
 
 
 @pytest.fixture(scope="session")
-def role_host(lab: LabSession) -> Callable[[str], str]:
+def role_host(lab: GradingSession) -> Callable[[str], str]:
     """The name of the (first) machine with a role, e.g. role_host("samba-dc") -> "dc1" (a windows-dc also
     plays that part). No such machine is an error of the check, never a silent skip."""
     return lab.host_with_role

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from .inventory import Inventory, Transports
 from .remote.base import CommandFailed, RemoteError
-from .remote.session import LabSession, MissingFromInventory
+from .remote.session import GradingSession, MissingFromInventory
 from .scenario import Scenario
 
 
-def gaps(session: LabSession, scenario: Scenario | None) -> list[str]:
+def gaps(session: GradingSession, scenario: Scenario | None) -> list[str]:
     found: list[str] = []
     inventory: Inventory = session.inventory
     if scenario is not None:

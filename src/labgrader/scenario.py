@@ -126,7 +126,8 @@ class Grading(Strict):
     secrets: tuple[str, ...] = Field(default=(), description="secret names the checks read, e.g. user_password:amartin")
 
 
-class Lab(Strict):
+class LabSpec(Strict):
+    """What a scenario says its lab is: network, domain, tools' admin passwords, given passwords."""
     network: Network
     domain: Domain
     zabbix: Zabbix | None = None
@@ -139,7 +140,7 @@ class Scenario(Strict):
     activity: str = Field(pattern=ACTIVITY_ID)
     title: str
     brief: str
-    lab: Lab
+    lab: LabSpec
     seed: Seed = Seed()
     expected: dict[str, str | int | bool | tuple[str, ...]] = Field(
         default={}, description="what the brief asks for, as the checks read it (names, OUs, users…)")

@@ -15,7 +15,7 @@ from .errors import InputError, LabError
 Report = Callable[[str], None]
 
 
-def solve(lab: lablib.Lab, report: Report) -> None:
+def solve(lab: lablib.RunningLab, report: Report) -> None:
     """Apply the scenario's reference solution, step by step, on the running lab."""
     if not lab.scenario.solution:
         raise InputError(f"scenario {lab.id} has no solution", field="solution")
@@ -52,7 +52,7 @@ def outcomes(report: dict) -> dict[str, str]:
     return {check["id"]: check["outcome"] for criterion in report["criteria"] for check in criterion["checks"]}
 
 
-def self_test(lab: lablib.Lab, report: Report, *, keep: bool = False, out: Path | None = None) -> SelfTest:
+def self_test(lab: lablib.RunningLab, report: Report, *, keep: bool = False, out: Path | None = None) -> SelfTest:
     out = out or Path("reports") / lab.id / "self-test"
     result = SelfTest(lab.id)
     report(f"self-test of {lab.id}: a fresh lab first")

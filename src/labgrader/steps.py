@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import inventory as inventory_mod
-from . import netns, paths
+from . import netjoin, paths
 from .errors import LabError
-from .remote.session import LabSession
+from .remote.session import GradingSession
 from .scenario import Step
 
 Report = Callable[[str], None]
@@ -20,7 +20,7 @@ def run_steps(*, namespace: str, inventory_path: Path, steps: Sequence[Step], sc
               report: Report) -> None:
     """Run each step's script on its machine with env_for(step) and the step's secrets; stop at the first
     failure with a one-line error naming the step (the log, redacted, holds every output)."""
-    session = LabSession(inventory_mod.load(inventory_path))
+    session = GradingSession(inventory_mod.load(inventory_path))
     session.recorder.add_secrets(secrets.values())
     log.parent.mkdir(parents=True, exist_ok=True)
 
@@ -42,4 +42,4 @@ def run_steps(*, namespace: str, inventory_path: Path, steps: Sequence[Step], sc
         finally:
             session.close()
 
-    netns.run_inside(namespace, run_all)
+    netjoin.run_inside(namespace, run_all)

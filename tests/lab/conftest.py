@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labgrader import inventory, lab as lablib, netns
-from labgrader.remote.session import LabSession
+from labgrader.remote.session import GradingSession
 
 from ..support import require_host
 
@@ -28,8 +28,8 @@ def lab_inventory(embedded_lab):
 
 @pytest.fixture
 def remote(lab_inventory):
-    """A LabSession whose calls run inside the lab's network namespace: `remote(lambda s: s.ssh(...).run(...))`."""
-    session = LabSession(lab_inventory)
+    """A GradingSession whose calls run inside the lab's network namespace: `remote(lambda s: s.ssh(...).run(...))`."""
+    session = GradingSession(lab_inventory)
 
     def call(work):
         return netns.run_inside(lab_inventory.network_namespace, lambda: work(session))

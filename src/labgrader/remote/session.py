@@ -22,7 +22,7 @@ class MissingFromInventory(Exception):
     """The inventory lacks what a check needs (a machine with a role, a secret): an error, never a skip."""
 
 
-class LabSession:
+class GradingSession:
     def __init__(self, inventory: Inventory, recorder: Recorder | None = None):
         self.inventory = inventory
         self.recorder = recorder or Recorder()
