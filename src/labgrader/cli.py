@@ -26,6 +26,7 @@ typical session:
   labgrader ssh bloc1-integration client1 work on a machine as the candidate
   labgrader status bloc1-integration      machines, addresses, services answering
   labgrader check bloc1-integration       the grid, criterion by criterion (reports/bloc1-integration/)
+  labgrader grade candidates/ --jobs 4    a whole session: every candidate's grid and the jury's index
   labgrader solve bloc1-integration       apply the reference solution (trainers, CI)
   labgrader test bloc1-integration        fresh lab: every check fails; solved: every check passes
   labgrader down bloc1-integration        remove every container, network and state of the lab
@@ -80,7 +81,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise InputError(f"lab {args.scenario} is not up here: run `labgrader up {args.scenario}`, "
                          "or give the inventory of the candidate's machines", field="--inventory")
     out_dir = Path(args.out or Path("reports") / args.scenario)
-    inventory.load(inventory_path)  # bad input is one line, before anything else is said
+    loaded = inventory.load(inventory_path)  # bad input is one line, before anything else is said
+    if args.candidate is None:
+        args.candidate = loaded.candidate or "anonyme"
     console.print(f"checking {args.scenario} with {paths.display(inventory_path)} …")
     if args.inventory:
         run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
@@ -104,6 +107,33 @@ def cmd_check(args: argparse.Namespace) -> int:
         out.print("[yellow]interrupted:[/] the report is marked incomplete; criteria not fully graded are errors")
     out.print(f"report: {paths.display(run.report_dir / 'report.html')} (and report.json, junit.xml, checks.log)")
     return run.exit_code
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import batch, paths
+    candidates, refused = batch.find_candidates([Path(p) for p in args.inventories], args.scenario)
+    out_dir = Path(args.out)
+    console.print(f"grading {len(candidates)} candidate(s), {args.jobs} at a time, into {paths.display(out_dir)}")
+    for row in refused:
+        console.print(f"labgrader: not graded: {row['problem']}", markup=False, soft_wrap=True)
+    tally = {"not_met": 0, "error": 0}
+    with Progress(TextColumn("candidats notés"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("", total=len(candidates) + len(refused))
+
+        def progress(row: dict, done: int, total: int) -> None:
+            tally["not_met"] += row["exit_code"] == 1
+            tally["error"] += not row["graded"] or row["exit_code"] == 3
+            bar.update(task, completed=done,
+                       description=f"· {tally['not_met']} avec un critère non atteint · {tally['error']} en erreur")
+
+        document = batch.grade_all(candidates, out_dir, args.jobs, refused, progress)
+    summary = document["summary"]
+    out.print(f"{summary['graded']}/{summary['candidates']} graded; index: {paths.display(out_dir / 'index.html')} "
+              "(and index.csv, index.json)")
+    return batch.exit_code(document)
 
 
 def cmd_box(args: argparse.Namespace) -> int:
@@ -197,8 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
     c = verb("check", cmd_check, "run the scenario's checks and write the evaluator's grid (exit 0 all met, "
              "1 some not met, 2 bad input, 3 a host unreachable)", profile=False)
     c.add_argument("--inventory", metavar="FILE", help="the machines to check (default: the lab `up` built here)")
-    c.add_argument("--candidate", metavar="ID", default="anonyme", help="the candidate's pseudonymous id")
+    c.add_argument("--candidate", metavar="ID", help="the candidate's pseudonymous id (default: the inventory's "
+                   "`candidate:`, else 'anonyme')")
     c.add_argument("--out", metavar="DIR", help="where the reports go (default: reports/SCENARIO)")
+    g = verb("grade", cmd_grade, "grade many candidates (inventory files or folders of them), each in its own "
+             "process, into one folder per candidate plus the jury's index (exit 0 every candidate graded, 3 some "
+             "could not be, 2 bad input)", lab=False)
+    g.add_argument("inventories", nargs="+", metavar="INVENTORY", help="an inventory file, or a folder holding "
+                   "inventory.yml / *.inventory.yml files (the candidate's id is the inventory's `candidate:`, else "
+                   "the file's or folder's name)")
+    g.add_argument("--out", metavar="DIR", default="reports/session", help="where reports go (default: %(default)s)")
+    g.add_argument("--jobs", metavar="N", type=int, default=max(1, (os.cpu_count() or 2)),
+                   help="candidates graded at once (default: the number of cores, %(default)s)")
+    g.add_argument("--scenario", metavar="ID", help="the scenario, for inventories that do not name it")
     verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
     verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
     verb("solve", cmd_solve, "apply the scenario's reference solution to the running lab", profile=False)

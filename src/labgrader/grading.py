@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,8 @@ class CheckRun:
         return int(self.report["summary"]["exit_code"])
 
 
-def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path) -> CheckRun:
+def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path,
+               extra: tuple[str, ...] = ()) -> CheckRun:
     """Run the scenario's checks against the inventory; write report.json, junit.xml, report.html and the log."""
     scenario = scenario_mod.load(scenario_id)
     inventory_mod.load(inventory_path)  # bad input is reported here, before pytest starts
@@ -48,14 +51,19 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
     log = out / "checks.log"
     for stale in ("report.json", "junit.xml", "report.html"):
         (out / stale).unlink(missing_ok=True)
-    args = [*map(str, files), "--lab-inventory", str(inventory_path), "--lab-report", str(out), "--candidate",
+    args = [*map(str, files), "--lab-inventory", str(inventory_path.resolve()), "--lab-report", str(out.resolve()),
+            "--candidate",
             candidate, "--lab-scenario", scenario_id, "-p", "no:cacheprovider", "-q", "-rfEs", "--no-header",
-            "--rootdir", str(paths.project_root()),
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # labgrader itself is imported before pytest starts
+            "--rootdir", str(paths.project_root()), *extra]
     log.unlink(missing_ok=True)  # never written through a symlink left in the output directory
-    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as handle, \
-            contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
-        status = pytest.main(args)
+    # Checks always run in a process of their own: nothing of one candidate's run survives into another's.
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "pytest", *args], stdout=handle, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=paths.project_root())
+        try:
+            status = process.wait()
+        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it write its incomplete report
+            status = process.wait()
     _redact_file(log, scenario, inventory_path)
     report_file = out / "report.json"
     if report_file.is_file() and json.loads(report_file.read_text()).get("incomplete"):

@@ -82,6 +82,8 @@ class DomainInfo(Strict):
 
 
 class Inventory(Strict):
+    candidate: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+                                  description="the candidate's pseudonymous id (never a name or an e-mail)")
     scenario: str | None = None
     profile: str | None = None
     network_namespace: str | None = None

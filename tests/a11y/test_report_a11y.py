@@ -69,3 +69,29 @@ def test_report_html_has_no_axe_violation(sample, tmp_path):
     assert not verdict["violations"], "axe violations:\n" + _describe(verdict["violations"])
     assert run.returncode == 0
     assert screenshot.stat().st_size > 10_000, "the page rendered as an (almost) empty screenshot"
+
+
+def test_the_jury_index_has_no_axe_violation(sample, tmp_path):
+    """index.html of a session: every status, a candidate not graded, links to each grid, status filters."""
+    from labgrader.report import index, write_text_file
+
+    node = _require_tools()
+    criteria = [c["id"] for c in sample["criteria"]]
+    statuses = {c["id"]: c["status"] for c in sample["criteria"]}
+    rows = [
+        {"candidate": "cand-7f3a9c", "scenario": "bloc1-integration", "graded": True, "exit_code": 3,
+         "incomplete": False, "statuses": statuses, "report": "cand-7f3a9c/report.html", "problem": ""},
+        {"candidate": "cand-0001", "scenario": "bloc1-integration", "graded": True, "exit_code": 0,
+         "incomplete": False, "statuses": {c: "met" for c in criteria}, "report": "cand-0001/report.html",
+         "problem": ""},
+        {"candidate": "cand-0002", "scenario": "bloc1-integration", "graded": False, "exit_code": 2,
+         "incomplete": False, "statuses": {}, "report": "", "problem": "candidate.yml: hosts: <b>pas</b> un inventaire"},
+    ]
+    document = index.index_document(rows, criteria)
+    page = write_text_file(tmp_path / "index.html", index.render_html(document, "Session d'évaluation — test"))
+    run = subprocess.run([node, str(HERE / "axe_check.mjs"), str(page), "--screenshot", str(tmp_path / "index.png")],
+                         cwd=HERE, capture_output=True, text=True, timeout=180)
+    assert run.returncode in (0, 1), f"axe_check could not run (exit {run.returncode}):\n{run.stderr}"
+    verdict = json.loads(run.stdout)
+    assert not verdict["outside_requests"], verdict["outside_requests"]
+    assert not verdict["violations"], "axe violations:\n" + _describe(verdict["violations"])

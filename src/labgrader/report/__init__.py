@@ -34,6 +34,13 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
+def write_text_file(path: Path, text: str) -> Path:
+    """Write a report-like file the same safe way (whole or not at all, never through a symlink)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write(Path(path), text.encode("utf-8"))
+    return Path(path)
+
+
 def write_reports(report: dict, out_dir: Path) -> dict[str, Path]:
     """Write report.json, junit.xml and report.html into out_dir; return their paths by format."""
     out_dir = Path(out_dir)
