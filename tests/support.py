@@ -18,3 +18,8 @@ def require_host() -> None:
     if os.environ.get("LABGRADER_REQUIRE_LAB"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def lab_args(the_lab) -> list[str]:
+    """How the CLI names a lab instance: `SCENARIO --name NAME`."""
+    return [the_lab.scenario.id, "--name", the_lab.name]

@@ -39,6 +39,16 @@ def _progress(message: str, started: float = time.monotonic()) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.running:
+        from . import lab
+        table = Table("lab", "scenario", "profile", "machines", title="Labs built here")
+        for planned in lab.instances():
+            the_lab = lab.open_lab(planned["scenario"], name=planned["name"])
+            states = lab.container_states(the_lab)
+            table.add_row(planned["name"], planned["scenario"], planned["profile"],
+                          ", ".join(f"{m} {state.lower()}" for m, state in states.items()))
+        out.print(table)
+        return 0
     table = Table("scenario", "activity", "title", "profiles", title="Scenarios")
     for sid in scenario.scenario_ids():
         s = scenario.load(sid)
@@ -76,11 +86,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from . import grading, paths
-    inventory_path = Path(args.inventory) if args.inventory else paths.lab_dir(args.scenario) / "inventory.yml"
+    name = args.name or args.scenario
+    inventory_path = Path(args.inventory) if args.inventory else paths.lab_dir(name) / "inventory.yml"
     if not args.inventory and not inventory_path.is_file():
-        raise InputError(f"lab {args.scenario} is not up here: run `labgrader up {args.scenario}`, "
+        shown = args.scenario + (f" --name {name}" if name != args.scenario else "")
+        raise InputError(f"lab {name} is not up here: run `labgrader up {shown}`, "
                          "or give the inventory of the candidate's machines", field="--inventory")
-    out_dir = Path(args.out or Path("reports") / args.scenario)
+    out_dir = Path(args.out or Path("reports") / name)
     loaded = inventory.load(inventory_path)  # bad input is one line, before anything else is said
     if args.candidate is None:
         args.candidate = loaded.candidate or "anonyme"
@@ -89,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
     else:  # the lab built here: never graded while `up`, `solve` or `down` is changing it
         from . import lab
-        with lab.locked(lab.open_lab(args.scenario), shared=True):
+        with lab.locked(lab.open_lab(args.scenario, name=name), shared=True):
             run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
     labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
               "evaluator": "[blue]evaluator[/]"}
@@ -144,14 +156,14 @@ def cmd_box(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from . import lab
-    the_lab = lab.open_lab(args.scenario, args.profile)
+    the_lab = lab.open_lab(args.scenario, args.profile, args.name)
     lab.up(the_lab, _progress)
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from . import lab
-    the_lab = lab.open_lab(args.scenario, args.profile)
+    the_lab = lab.open_lab(args.scenario, args.profile, args.name)
     rows = lab.status(the_lab)
     table = Table("machine", "role", "address", "state", "answers", title=f"lab {the_lab.id} ({the_lab.profile})")
     for row in rows:
@@ -162,25 +174,25 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_halt(args: argparse.Namespace) -> int:
     from . import lab
-    lab.halt(lab.open_lab(args.scenario, args.profile), _progress)
+    lab.halt(lab.open_lab(args.scenario, args.profile, args.name), _progress)
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     from . import lab
-    lab.down(lab.open_lab(args.scenario, args.profile), _progress)
+    lab.down(lab.open_lab(args.scenario, args.profile, args.name), _progress)
     return 0
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
     from . import lab, solving
-    solving.solve(lab.open_lab(args.scenario), _progress)
+    solving.solve(lab.open_lab(args.scenario, name=args.name), _progress)
     return 0
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     from . import lab, solving
-    result = solving.self_test(lab.open_lab(args.scenario, args.profile), _progress, keep=args.keep)
+    result = solving.self_test(lab.open_lab(args.scenario, args.profile, args.name), _progress, keep=args.keep)
     for check in result.not_failing_on_fresh_lab:
         out.print(f"[red]did not fail on the fresh lab:[/] {check}")
     for check in result.not_passing_once_solved:
@@ -193,7 +205,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_ssh(args: argparse.Namespace) -> int:
     from . import lab
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    the_lab = lab.open_lab(args.scenario)
+    the_lab = lab.open_lab(args.scenario, name=args.name)
     argv = lab.ssh_argv(the_lab, args.machine, command)
     if not command:
         os.execvp(argv[0], argv)  # an interactive shell: hand the terminal over
@@ -214,10 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("scenario", metavar="SCENARIO", help="scenario id, e.g. bloc1-integration (see `list`)")
         if lab and profile:
             sub.add_argument("--profile", help="machine profile of the scenario (default: embedded, or the one up)")
+        if lab and name not in ("show", "validate"):
+            sub.add_argument("--name", help="the lab's name, to run several labs of one scenario side by side "
+                             "(default: the scenario's id)")
         sub.set_defaults(handler=handler)
         return sub
 
-    verb("list", cmd_list, "list the scenarios", lab=False)
+    li = verb("list", cmd_list, "list the scenarios (or, with --running, the labs built here)", lab=False)
+    li.add_argument("--running", action="store_true", help="the labs built here: name, scenario, machines' states")
     verb("show", cmd_show, "show a scenario's brief and machines", profile=False)
     v = verb("validate", cmd_validate, "check scenario files and checks (criteria exist and belong to the "
              "activity); print coverage per activity", lab=False)

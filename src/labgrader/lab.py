@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -36,13 +37,25 @@ READY_TIMEOUT_S = 180
 
 @dataclass(frozen=True)
 class RunningLab:
-    """A lab built here from a scenario's profile: its namespace, containers, state and logs."""
+    """A lab built here from a scenario's profile: its namespace, containers, state and logs, all named after
+    the instance (`up SCENARIO --name NAME`; by default the scenario's id), so labs of one scenario coexist."""
     scenario: Scenario
     profile: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.scenario.id)
 
     @property
     def id(self) -> str:
-        return self.scenario.id
+        """The instance's name: what every per-lab resource is keyed on."""
+        return self.name
+
+    @property
+    def cli(self) -> str:
+        """How the user names this lab on the command line: `SCENARIO [--name NAME]`."""
+        return self.scenario.id + (f" --name {self.name}" if self.name != self.scenario.id else "")
 
     @property
     def namespace(self) -> str:
@@ -76,19 +89,41 @@ class RunningLab:
             forward_zones=zones)
 
 
-def open_lab(scenario_id: str, profile: str | None = None) -> RunningLab:
+INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def open_lab(scenario_id: str, profile: str | None = None, name: str | None = None) -> RunningLab:
     scenario = load_scenario(scenario_id)
-    chosen = profile or _planned_profile(scenario_id) or "embedded"
+    name = name or scenario_id
+    if not INSTANCE_NAME.match(name):
+        raise InputError(f"'{name}' is not a lab name (lower-case letters, digits and -, at most 40)", field="--name")
+    planned = _plan(name)
+    if planned and planned.get("scenario") != scenario_id:
+        raise InputError(f"the lab {name} runs scenario {planned.get('scenario')}, not {scenario_id}", field="--name")
+    chosen = profile or (planned or {}).get("profile") or "embedded"
     provider = scenario.profile(chosen).provider
     if provider != "lxc":
         raise InputError(f"profile '{chosen}' uses the {provider} provider; this version brings up lxc profiles only",
                          field="--profile")
-    return RunningLab(scenario, chosen)
+    return RunningLab(scenario, chosen, name)
 
 
-def _planned_profile(scenario_id: str) -> str | None:
-    plan_file = paths.lab_dir(scenario_id) / "plan.json"
-    return json.loads(plan_file.read_text())["profile"] if plan_file.is_file() else None
+def _plan(name: str) -> dict | None:
+    plan_file = paths.lab_dir(name) / "plan.json"
+    try:
+        return json.loads(plan_file.read_text()) if plan_file.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def instances() -> list[dict]:
+    """Every lab planned here: its name, scenario and profile (`labgrader list --running`)."""
+    found = []
+    for plan_file in sorted((paths.state_dir() / "labs").glob("*/plan.json")):
+        planned = _plan(plan_file.parent.name) or {}
+        found.append({"name": plan_file.parent.name, "scenario": planned.get("scenario", "?"),
+                      "profile": planned.get("profile", "?")})
+    return found
 
 
 def check_host() -> None:
@@ -153,7 +188,7 @@ def lab_env(lab: RunningLab) -> dict[str, str]:
     for m in reversed(lab.machines):
         by_role[m.role] = str(m.address)
     hosts = ";".join(f"{m.address} {m.name}.{domain.name} {m.name}" for m in lab.machines)
-    return {"LAB_SCENARIO": lab.id, "LAB_NETWORK": str(scenario.lab.network.cidr),
+    return {"LAB_SCENARIO": lab.scenario.id, "LAB_NAME": lab.name, "LAB_NETWORK": str(scenario.lab.network.cidr),
             "LAB_GATEWAY": str(scenario.lab.network.gateway), "LAB_REALM": domain.realm, "LAB_DOMAIN": domain.name,
             "LAB_NETBIOS": domain.netbios, "LAB_BASE_DN": domain.base_dn, "LAB_HOSTS": hosts,
             "LAB_DC_ADDRESS": by_role.get("samba-dc", ""), "LAB_ZABBIX_ADDRESS": by_role.get("zabbix", ""),
@@ -182,7 +217,7 @@ def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:
         secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
         if role.provision_seed:
             secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
-    document = {"scenario": lab.id, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,
+    document = {"scenario": lab.scenario.id, "name": lab.name, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,
                 "namespace": lab.namespace, "env": env, "machines": machines}
     return document, secrets
 
@@ -192,7 +227,7 @@ def run_scenario_steps(lab: RunningLab, steps, log_name: str, report: Report) ->
     machines = {m.name: m for m in lab.machines}
     env = lab_env(lab)
     steps_mod.run_steps(namespace=lab.namespace, inventory_path=lab.dir / "inventory.yml", steps=steps,
-                        script_of=lambda step: step_script(lab.id, step), env_for=lambda step: {**env, **machine_env(machines[step.machine])},
+                        script_of=lambda step: step_script(lab.scenario.id, step), env_for=lambda step: {**env, **machine_env(machines[step.machine])},
                         secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 
@@ -205,7 +240,7 @@ def _vagrant(lab: RunningLab, log_name: str) -> "vagrant.Vagrant":
     # into the logs) beyond what Vagrant needs to run.
     kept = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "USER", "LOGNAME", "TMPDIR",
                                                  "VAGRANT_HOME") if name in os.environ}
-    env = dict(kept, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_SCENARIO=lab.id,
+    env = dict(kept, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_LAB=lab.name,
                LABGRADER_PROFILE=lab.profile, LABGRADER_STATE=str(paths.state_dir().resolve()),
                VAGRANT_DEFAULT_PROVIDER="lxc", VAGRANT_CHECKPOINT_DISABLE="1",
                VAGRANT_BOX_UPDATE_CHECK_DISABLE="1", VAGRANT_NO_COLOR="1")
@@ -347,7 +382,7 @@ def halt(lab: RunningLab, report: Report) -> None:
             report(f"lab {lab.id} is not up")
             return
         _vagrant(lab, "halt.log").halt()
-        report(f"lab {lab.id} halted; `labgrader up {lab.id}` starts it again")
+        report(f"lab {lab.id} halted; `labgrader up {lab.cli}` starts it again")
 
 
 def down(lab: RunningLab, report: Report) -> None:
@@ -387,7 +422,7 @@ def ssh_argv(lab: RunningLab, machine: str, command: list[str]) -> list[str]:
     if machine not in names:
         raise InputError(f"no machine '{machine}' in {lab.id} (machines: {', '.join(names)})", field="MACHINE")
     if not netns.exists(lab.namespace):
-        raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
+        raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.cli}` first")
     address = next(str(m.address) for m in lab.machines if m.name == machine)
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-i", str(lab_inventory.ssh_key(paths.state_dir()))]

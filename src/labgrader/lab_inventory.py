@@ -44,7 +44,7 @@ def write_for_lab(lab: "RunningLab") -> Path:
             transports[kind] = values
         hosts[machine.name] = {"address": str(machine.address), "role": machine.role, "transports": transports}
     document = {
-        "scenario": lab.id, "profile": lab.profile, "network_namespace": lab.namespace,
+        "scenario": lab.scenario.id, "profile": lab.profile, "network_namespace": lab.namespace,
         "secrets_file": SECRETS_FILE,
         "domain": {"realm": domain.realm, "name": domain.name, "netbios": domain.netbios, "base_dn": domain.base_dn},
         "hosts": hosts,

@@ -18,9 +18,9 @@ Report = Callable[[str], None]
 def solve(lab: lablib.RunningLab, report: Report) -> None:
     """Apply the scenario's reference solution, step by step, on the running lab."""
     if not lab.scenario.solution:
-        raise InputError(f"scenario {lab.id} has no solution", field="solution")
+        raise InputError(f"scenario {lab.scenario.id} has no solution", field="solution")
     if not (lab.dir / "inventory.yml").is_file():
-        raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.id}` first")
+        raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.cli}` first")
     with lablib.locked(lab):
         report(f"solving {lab.id}: {len(lab.scenario.solution)} steps")
         lablib.run_scenario_steps(lab, lab.scenario.solution, "solve.log", report)
@@ -39,12 +39,12 @@ class SelfTest:
         return self.checks > 0 and not self.not_failing_on_fresh_lab and not self.not_passing_once_solved
 
 
-def run_check(scenario_id: str, out: Path) -> dict:
-    """One `labgrader check` in its own process (each run is a fresh pytest session)."""
-    result = subprocess.run([sys.executable, "-m", "labgrader.cli", "check", scenario_id, "--out", str(out)],
-                            capture_output=True, text=True)
+def run_check(lab: lablib.RunningLab, out: Path) -> dict:
+    """One `labgrader check` of the lab in its own process (each run is a fresh pytest session)."""
+    result = subprocess.run([sys.executable, "-m", "labgrader.cli", "check", lab.scenario.id, "--name", lab.name,
+                             "--out", str(out)], capture_output=True, text=True)
     if result.returncode not in (0, 1, 3) or not (out / "report.json").is_file():
-        raise LabError(f"check of {scenario_id} failed: {result.stderr.strip().splitlines()[-1:]}")
+        raise LabError(f"check of {lab.name} failed: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads((out / "report.json").read_text())
 
 
@@ -54,17 +54,17 @@ def outcomes(report: dict) -> dict[str, str]:
 
 def self_test(lab: lablib.RunningLab, report: Report, *, keep: bool = False, out: Path | None = None) -> SelfTest:
     out = out or Path("reports") / lab.id / "self-test"
-    result = SelfTest(lab.id)
+    result = SelfTest(lab.scenario.id)
     report(f"self-test of {lab.id}: a fresh lab first")
     lablib.down(lab, lambda _: None)
     try:
         lablib.up(lab, report)
-        fresh = outcomes(run_check(lab.id, out / "fresh"))
+        fresh = outcomes(run_check(lab, out / "fresh"))
         result.checks = len(fresh)
         result.not_failing_on_fresh_lab = sorted(c for c, o in fresh.items() if o not in ("failed",))
         report(f"fresh lab: {sum(o == 'failed' for o in fresh.values())}/{len(fresh)} checks fail as they must")
         solve(lab, report)
-        solved = outcomes(run_check(lab.id, out / "solved"))
+        solved = outcomes(run_check(lab, out / "solved"))
         result.not_passing_once_solved = sorted(c for c, o in solved.items() if o != "passed")
         report(f"solved lab: {sum(o == 'passed' for o in solved.values())}/{len(solved)} checks pass as they must")
     finally:

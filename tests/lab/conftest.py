@@ -10,12 +10,14 @@ from labgrader.remote.session import GradingSession
 from ..support import require_host
 
 SCENARIO = "bloc1-integration"
+# An instance of its own: the lab tests never touch the scenario self-tests' lab (named after the scenario).
+INSTANCE = "labtests"
 
 
 @pytest.fixture(scope="session")
 def embedded_lab():
     require_host()
-    the_lab = lablib.open_lab(SCENARIO)
+    the_lab = lablib.open_lab(SCENARIO, name=INSTANCE)
     lablib.up(the_lab, print)
     yield the_lab
     lablib.down(the_lab, print)  # idempotent: the teardown test has usually done it already

@@ -14,6 +14,8 @@ import yaml
 
 from labgrader import lab as lablib, netns, paths, scenario
 
+from .conftest import INSTANCE
+
 SCENARIO = scenario.load("bloc1-integration")
 ROOT = Path(__file__).resolve().parents[2]
 # On the lab as the supplier delivered it, every automated criterion is the candidate's work still to do.
@@ -21,8 +23,8 @@ FRESH_LAB = {**{f"A1.1/CE.{n}": "not_met" for n in range(1, 6)}, **{f"A1.1/CE.{n
 
 
 def check(*args: str, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labgrader.cli", "check", "bloc1-integration", "--out", str(out),
-                           *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "labgrader.cli", "check", "bloc1-integration", "--name", INSTANCE,
+                           "--out", str(out), *args], capture_output=True, text=True)
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -121,7 +123,8 @@ def test_an_evaluator_account_whose_sudo_asks_a_password_stops_the_run_before_an
     password = "Evaluateur-sans-sudo-1!"
     setup = ("id evalpw >/dev/null 2>&1 || useradd -m -s /bin/bash evalpw; "
              f"echo 'evalpw:{password}' | chpasswd; echo 'evalpw ALL=(ALL) ALL' > /etc/sudoers.d/evalpw")
-    run = subprocess.run([sys.executable, "-m", "labgrader.cli", "ssh", "bloc1-integration", "client1", "--",
+    run = subprocess.run([sys.executable, "-m", "labgrader.cli", "ssh", "bloc1-integration", "--name", INSTANCE,
+                          "client1", "--",
                           "sudo", "sh", "-c", setup], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     source = yaml.safe_load((embedded_lab.dir / "inventory.yml").read_text())

@@ -13,6 +13,8 @@ from zabbix_utils.exceptions import APIRequestError, ProcessingError
 
 from labgrader import lab as lablib, netns, paths, scenario
 
+from ..support import lab_args
+
 SEEDED = scenario.load("bloc1-integration")
 LABGRADER = [sys.executable, "-m", "labgrader.cli"]
 
@@ -96,7 +98,7 @@ def test_inventory_holds_credential_references_not_secrets(embedded_lab):
 
 
 def test_status_lists_every_machine_running(embedded_lab):
-    result = subprocess.run([*LABGRADER, "status", embedded_lab.id], capture_output=True, text=True)
+    result = subprocess.run([*LABGRADER, "status", *lab_args(embedded_lab)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for name in ("dc1", "zbx1", "client1"):
         assert name in result.stdout
@@ -104,7 +106,7 @@ def test_status_lists_every_machine_running(embedded_lab):
 
 
 def test_ssh_verb_returns_the_remote_exit_code(embedded_lab):
-    result = subprocess.run([*LABGRADER, "ssh", embedded_lab.id, "client1", "--", "sh", "-c", "hostname; exit 7"],
+    result = subprocess.run([*LABGRADER, "ssh", *lab_args(embedded_lab), "client1", "--", "sh", "-c", "hostname; exit 7"],
                             capture_output=True, text=True)
     assert result.returncode == 7 and result.stdout.strip() == "client1"
 
@@ -129,7 +131,7 @@ def _traces(the_lab) -> list[str]:
 def test_down_leaves_no_container_namespace_mount_or_process_and_can_run_twice(embedded_lab):
     assert _traces(embedded_lab) != [], "the lab should be up before this test"
     for _ in range(2):
-        result = subprocess.run([*LABGRADER, "down", embedded_lab.id], capture_output=True, text=True)
+        result = subprocess.run([*LABGRADER, "down", *lab_args(embedded_lab)], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
     assert _traces(embedded_lab) == []
     assert not embedded_lab.dir.exists()
