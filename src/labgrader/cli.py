@@ -97,12 +97,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.candidate is None:
         args.candidate = loaded.candidate or "anonyme"
     console.print(f"checking {args.scenario} with {paths.display(inventory_path)} …")
+    extra = ("--trust-on-first-use",) if args.trust_on_first_use else ()
     if args.inventory:
-        run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
+        run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir, extra)
     else:  # the lab built here: never graded while `up`, `solve` or `down` is changing it
         from . import lab
         with lab.locked(lab.open_lab(args.scenario, name=name), shared=True):
-            run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir)
+            run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir, extra)
     labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
               "evaluator": "[blue]evaluator[/]"}
     table = Table("criterion", "status", "checks", "first problem", title=f"{run.report['activity']} — "
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--candidate", metavar="ID", help="the candidate's pseudonymous id (default: the inventory's "
                    "`candidate:`, else 'anonyme')")
     c.add_argument("--out", metavar="DIR", help="where the reports go (default: reports/SCENARIO)")
+    c.add_argument("--trust-on-first-use", action="store_true", help="accept machines' unknown SSH host keys and "
+                   "record them in the inventory's known_hosts (a changed key is always refused)")
     g = verb("grade", cmd_grade, "grade many candidates (inventory files or folders of them), each in its own "
              "process, into one folder per candidate plus the jury's index (exit 0 every candidate graded, 3 some "
              "could not be, 2 bad input)", lab=False)

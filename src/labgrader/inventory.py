@@ -39,11 +39,16 @@ class SecretRef(Strict):
         return self
 
 
+HOST_KEY = r"^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/]+={0,2}( [^\n]*)?)$"
+
+
 class SshTransport(Strict):
     port: StrictInt = Field(default=22, ge=1, le=65535)
     user: str
     key_file: str | None = None
     password: SecretRef | None = None
+    host_key: str | None = Field(default=None, pattern=HOST_KEY,
+                                 description="the machine's SSH host key (public key line or SHA256 fingerprint)")
 
 
 class LdapsTransport(Strict):
@@ -88,6 +93,8 @@ class Inventory(Strict):
     profile: str | None = None
     network_namespace: str | None = None
     secrets_file: str | None = None
+    known_hosts: str | None = Field(default=None, description="SSH host keys (OpenSSH format), beside the inventory; "
+                                                              "default: known_hosts beside it")
     domain: DomainInfo | None = None
     hosts: dict[str, Host] = Field(min_length=1)
 
@@ -105,6 +112,10 @@ class Inventory(Strict):
         if ref.secret not in values:
             raise InputError(f"secret '{ref.secret}' is not in {self.secrets_file}", path=self.source, field=field)
         return str(values[ref.secret])
+
+    def known_hosts_file(self) -> Path:
+        """Where the SSH host keys of this inventory's machines are recorded (beside the inventory)."""
+        return Path(self.source).parent / (self.known_hosts or "known_hosts")
 
     def all_secrets(self) -> list[str]:
         """Every secret value this inventory can reach: what reports must never contain."""
@@ -149,6 +160,7 @@ def load(path: Path) -> Inventory:
         raise InputError("not an inventory labgrader can read", path=shown) from None
     source = Path(path).resolve()
     _stays_beside(parsed.secrets_file, source, shown)
+    _stays_beside(parsed.known_hosts, source, shown, field="known_hosts")
     if parsed.network_namespace and not source.is_relative_to(paths.state_dir().resolve()):
         raise InputError("only an inventory `labgrader up` wrote may name a network namespace", path=shown,
                          field="network_namespace")
@@ -157,11 +169,10 @@ def load(path: Path) -> Inventory:
     return parsed.model_copy(update={"source": str(source), "hosts": hosts})
 
 
-def _stays_beside(secrets_file: str | None, source: Path, shown: str) -> None:
-    """The secrets file lives beside the inventory: a candidate's inventory must not read any YAML on disk."""
-    if secrets_file and (Path(secrets_file).is_absolute() or ".." in Path(secrets_file).parts):
-        raise InputError("must be a file beside the inventory (no absolute path, no '..')", path=shown,
-                         field="secrets_file")
+def _stays_beside(name: str | None, source: Path, shown: str, field: str = "secrets_file") -> None:
+    """Files an inventory names live beside it: a candidate's inventory must not read (or write) any file."""
+    if name and (Path(name).is_absolute() or ".." in Path(name).parts):
+        raise InputError("must be a file beside the inventory (no absolute path, no '..')", path=shown, field=field)
 
 
 def _key_beside(ssh: SshTransport | None, source: Path) -> SshTransport | None:

@@ -424,7 +424,10 @@ def ssh_argv(lab: RunningLab, machine: str, command: list[str]) -> list[str]:
     if not netns.exists(lab.namespace):
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.cli}` first")
     address = next(str(m.address) for m in lab.machines if m.name == machine)
-    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    known = lab.dir / "ssh_known_hosts"
+    if not known.is_file() and (lab.dir / "inventory.yml").is_file():
+        lab_inventory.write_known_hosts(lab, lab.dir / "inventory.yml")
+    options = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}", "-o", "LogLevel=ERROR",
                "-i", str(lab_inventory.ssh_key(paths.state_dir()))]
     # One argument is a shell command line, as with ssh; several are an argv whose words are kept as given.
     remote = command if len(command) <= 1 else [shlex.join(command)]

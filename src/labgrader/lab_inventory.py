@@ -3,12 +3,14 @@ credential references into a root-only secrets file. The check side reads it wit
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import box, paths, roles
+from . import box, netns, paths, roles
+from .errors import LabError
 from .inventory import SECRETS_FILE
 
 if TYPE_CHECKING:
@@ -39,8 +41,9 @@ def write_for_lab(lab: "RunningLab") -> Path:
         transports = {}
         for kind, template in role.transports.items():
             values = _fill(template, {**fields, "address": str(machine.address)})
-            if kind == "ssh":  # the embedded provider's machines all take Vagrant's key
-                values = {"port": 22, "user": "vagrant", "key_file": str(key), **values}
+            if kind == "ssh":  # the embedded provider's machines all take Vagrant's key; theirs is pinned
+                values = {"port": 22, "user": "vagrant", "key_file": str(key),
+                          "host_key": host_key(lab, machine.name), **values}
             transports[kind] = values
         hosts[machine.name] = {"address": str(machine.address), "role": machine.role, "transports": transports}
     document = {
@@ -52,6 +55,28 @@ def write_for_lab(lab: "RunningLab") -> Path:
     path = lab.dir / "inventory.yml"
     header = "# Written by `labgrader up`. Credentials are references into secrets.yml (root only).\n"
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    write_known_hosts(lab, path)
+    return path
+
+
+def host_key(lab: "RunningLab", machine: str) -> str:
+    """The machine's own SSH host key, read from inside its container (not from what answers on the network)."""
+    read = subprocess.run(netns.argv(lab.namespace, ["lxc-attach", "-n", lab.container(machine), "--",
+                                                     "cat", "/etc/ssh/ssh_host_ed25519_key.pub"]),
+                          capture_output=True, text=True, timeout=60)
+    parts = read.stdout.split()
+    if read.returncode != 0 or len(parts) < 2:
+        raise LabError(f"{machine}: cannot read its SSH host key ({read.stderr.strip()[-200:] or 'no key'})")
+    return f"{parts[0]} {parts[1]}"
+
+
+def write_known_hosts(lab: "RunningLab", inventory_path: Path) -> Path:
+    """An OpenSSH known_hosts of the lab's machines, for `labgrader ssh` (strict host key checking)."""
+    document = yaml.safe_load(inventory_path.read_text())
+    lines = [f"{host['address']} {host['transports']['ssh']['host_key']}"
+             for host in document["hosts"].values() if "ssh" in host["transports"]]
+    path = lab.dir / "ssh_known_hosts"
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 

@@ -34,10 +34,10 @@ class LabRun:
     """What one check session knows: inventory, scenario, remote session, results as they come."""
 
     def __init__(self, inventory: inventory_mod.Inventory, scenario: scenario_mod.Scenario | None, activity: str,
-                 candidate: str, report_dir: Path | None):
+                 candidate: str, report_dir: Path | None, trust_on_first_use: bool = False):
         self.inventory, self.scenario, self.activity = inventory, scenario, activity
         self.candidate, self.report_dir = candidate, report_dir
-        self.session = GradingSession(inventory, Recorder())
+        self.session = GradingSession(inventory, Recorder(), trust_on_first_use=trust_on_first_use)
         if scenario is not None:
             self.session.recorder.add_secrets(scenario.secrets().values())
         self.results: list[CheckResult] = []
@@ -56,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--candidate", metavar="ID", default="anonyme",
                     help="the candidate's pseudonymous id (letters, digits, - and _; never a name or e-mail)")
     group.addoption("--lab-scenario", metavar="ID", help="scenario of the lab (default: the inventory's `scenario`)")
+    group.addoption("--trust-on-first-use", action="store_true",
+                    help="accept a machine's unknown SSH host key and record it in the inventory's known_hosts "
+                         "(a key that differs from a recorded one is always refused)")
     group.addoption("--lab-check-timeout", metavar="S", type=float, default=deadlines.CHECK_TIMEOUT_S,
                     help="seconds a check may take before it is an error (default %(default)s)")
     group.addoption("--lab-run-timeout", metavar="S", type=float, default=deadlines.RUN_TIMEOUT_S,
@@ -90,7 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _usage_error(str(exc))
     report_dir = config.getoption("--lab-report")
     run = LabRun(inventory, scenario, scenario.activity if scenario else "", candidate,
-                 Path(report_dir) if report_dir else None)
+                 Path(report_dir) if report_dir else None, config.getoption("--trust-on-first-use"))
     run.deadline = time.monotonic() + config.getoption("--lab-run-timeout")
     config.stash[STATE] = run
     deadlines.interrupt_on_termination()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .inventory import Inventory, Transports
 from .remote.base import CommandFailed, RemoteError
+from .remote.hostkeys import HostKeyRefused
 from .remote.session import GradingSession, MissingFromInventory
 from .scenario import Scenario
 
@@ -46,6 +47,8 @@ def gaps(session: GradingSession, scenario: Scenario | None) -> list[str]:
             session.ssh(host).run("/bin/true")
         except CommandFailed as exc:
             found.append(f"{exc} : donnez à ce compte le droit sudo sans mot de passe (docs/inventory.md)")
+        except HostKeyRefused as exc:
+            found.append(str(exc))
         except RemoteError:
             pass  # does not answer: its checks will say so, the rest is graded
     return found

@@ -10,6 +10,7 @@ import yaml
 
 from labgrader.remote.base import CommandFailed, CommandResult
 from labgrader.remote.evidence import Recorder
+from labgrader.remote.hostkeys import PinnedHostKey
 from labgrader.remote.ssh import SshHost
 
 # Every machine on this host's loopback, on a closed port: nothing leaves the host, every connection is
@@ -196,7 +197,8 @@ def test_x():
 
 
 def fake_host(stderr: str, status: int = 1) -> SshHost:
-    host = SshHost("client1", "127.0.0.1", user="evaluateur", recorder=Recorder())
+    host = SshHost("client1", "127.0.0.1", user="evaluateur", recorder=Recorder(),
+                   host_keys=PinnedHostKey("client1", 22, pin=None, known_hosts=None, trust_on_first_use=False))
     host._exec = lambda *a, **k: CommandResult("$ x", status, "", stderr)  # type: ignore[method-assign]
     return host
 

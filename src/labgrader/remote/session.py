@@ -7,6 +7,7 @@ from ..errors import InputError
 from ..inventory import Inventory, SecretRef
 from .base import HostUnreachable
 from .evidence import Recorder
+from .hostkeys import PinnedHostKey
 from .ldap import Directory
 from .smb import SmbClient
 from .ssh import LogonAttempt, SshHost, try_logon
@@ -23,8 +24,9 @@ class MissingFromInventory(Exception):
 
 
 class GradingSession:
-    def __init__(self, inventory: Inventory, recorder: Recorder | None = None):
+    def __init__(self, inventory: Inventory, recorder: Recorder | None = None, *, trust_on_first_use: bool = False):
         self.inventory = inventory
+        self.trust_on_first_use = trust_on_first_use
         self.recorder = recorder or Recorder()
         self.recorder.add_secrets(inventory.all_secrets())
         self._helpers: dict[tuple[str, str], object] = {}
@@ -57,7 +59,7 @@ class GradingSession:
             entry, t = self._transport(host, "ssh")
             return SshHost(host, entry.address, user=t.user, port=t.port, key_file=t.key_file,
                            password=self._secret(t.password, f"hosts.{host}.transports.ssh.password"),
-                           recorder=self.recorder)
+                           host_keys=self._host_keys(host), recorder=self.recorder)
         return self._helper(host, "ssh", make)
 
     def directory(self, host: str) -> Directory:
@@ -98,7 +100,13 @@ class GradingSession:
         admin = self.ssh(host)
         if admin.failure:
             raise HostUnreachable(admin.failure)
-        return try_logon(host, entry.address, user, password, port=t.port, recorder=self.recorder)
+        return try_logon(host, entry.address, user, password, port=t.port, host_keys=self._host_keys(host),
+                         recorder=self.recorder)
+
+    def _host_keys(self, host: str) -> PinnedHostKey:
+        entry, t = self._transport(host, "ssh")
+        return PinnedHostKey(host, t.port, pin=t.host_key, known_hosts=self.inventory.known_hosts_file(),
+                             trust_on_first_use=self.trust_on_first_use)
 
     def hosts_with_role(self, role: str) -> list[str]:
         return [name for name, h in self.inventory.hosts.items() if h.role == role]

@@ -20,6 +20,7 @@ from testinfra.backend.paramiko import ParamikoBackend
 
 from .base import CommandFailed, CommandResult, HostUnreachable, RemoteError, command_line, quote
 from .evidence import Recorder
+from .hostkeys import HostKeyRefused, PinnedHostKey
 
 CONNECT_TIMEOUT_S = 10
 COMMAND_TIMEOUT_S = 60
@@ -45,11 +46,10 @@ class LogonAttempt:
     identity: str = ""
 
 
-def _connect(address: str, port: int, user: str, *, key_file: str | None = None,
+def _connect(address: str, port: int, user: str, *, host_keys: PinnedHostKey, key_file: str | None = None,
              password: str | None = None, auth_timeout: float = CONNECT_TIMEOUT_S) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
-    # Lab machines get fresh host keys at every build: there is nothing to pin them to yet.
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.set_missing_host_key_policy(host_keys)  # the client knows no key itself: the policy decides each time
     client.connect(address, port=port, username=user, key_filename=key_file, password=password,
                    timeout=CONNECT_TIMEOUT_S, banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=auth_timeout,
                    look_for_keys=False, allow_agent=False)
@@ -112,9 +112,10 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
 
 class SshHost:
     def __init__(self, name: str, address: str, *, user: str, port: int = 22, key_file: str | None = None,
-                 password: str | None = None, recorder: Recorder):
+                 password: str | None = None, host_keys: PinnedHostKey, recorder: Recorder):
         self.name, self.address, self.port, self.user = name, address, port, user
         self._key_file, self._password, self.recorder = key_file, password, recorder
+        self.host_keys = host_keys
         self.failure: str | None = None  # once a host has not answered, its other checks need not wait again
 
     @cached_property
@@ -122,7 +123,12 @@ class SshHost:
         if self.failure:
             raise HostUnreachable(self.failure)
         try:
-            client = _connect(self.address, self.port, self.user, key_file=self._key_file, password=self._password)
+            client = _connect(self.address, self.port, self.user, host_keys=self.host_keys, key_file=self._key_file,
+                              password=self._password)
+        except HostKeyRefused as exc:
+            self.recorder.record(self.name, f"ssh {self.user}@{self.address}:{self.port}", f"host key refused: {exc}")
+            self.failure = str(exc)
+            raise
         except (OSError, paramiko.SSHException, socket.timeout, EOFError) as exc:
             self.recorder.record(self.name, f"ssh {self.user}@{self.address}:{self.port}", f"unreachable: {exc}")
             self.failure = f"{self.name} ({self.address}:{self.port}) ne répond pas en SSH : {exc}"
@@ -197,13 +203,13 @@ class _BoundedBackend(ParamikoBackend):
         return self.result(result.exit_status, self.encode(result.command), result.stdout, result.stderr)
 
 
-def try_logon(name: str, address: str, user: str, password: str, *, port: int = 22,
+def try_logon(name: str, address: str, user: str, password: str, *, port: int = 22, host_keys: PinnedHostKey,
               recorder: Recorder) -> LogonAttempt:
     """Log on with a password, as a person would: a separate connection that runs `id` and closes.
 
     Refused is a fact about the lab; no answer within LOGON_TIMEOUT_S is not (HostUnreachable)."""
     try:
-        client = _connect(address, port, user, password=password, auth_timeout=LOGON_TIMEOUT_S)
+        client = _connect(address, port, user, host_keys=host_keys, password=password, auth_timeout=LOGON_TIMEOUT_S)
     except paramiko.AuthenticationException as exc:
         if "timeout" in str(exc).lower():
             recorder.record(name, f"ssh logon {user} (password)", f"no answer: {exc}")
