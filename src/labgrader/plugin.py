@@ -196,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     final = (call.when == "call") or (report.failed or report.skipped)
     if not final or any(r.id == item.nodeid for r in run.results):
         return
-    message = {"passed": "", "skipped": _skip_reason(report)}.get(kind) or _message(call, run, kind)
+    message = "" if kind == "passed" else _skip_reason(report) if kind == "skipped" else _message(call, run, kind)
     marker = item.get_closest_marker("criterion")
     run.results.append(CheckResult(
         id=item.nodeid, criterion=marker.args[0], title=marker.kwargs["title"],

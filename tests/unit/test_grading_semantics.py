@@ -304,3 +304,12 @@ def test_x():
 ''')
     assert target.read_text() == "untouched"
     assert report is not None and not (pytester.path / "out" / "report.json").is_symlink()
+
+
+def test_a_passed_check_carries_no_message(pytester):
+    _result, report = grade(pytester, HEADER + '''
+@criterion("A1.1/CE.1", title="a")
+def test_ok():
+    pass
+''')
+    assert outcomes(report)["test_ok"] == ("passed", "")

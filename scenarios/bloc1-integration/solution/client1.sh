@@ -40,5 +40,7 @@ echo 'PermitRootLogin no' > /etc/ssh/sshd_config.d/10-securite.conf
 systemctl reload ssh
 printf 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' \
   > /etc/apt/apt.conf.d/20auto-upgrades
+# The periodic settings only act through the apt-daily timers: make sure they run (Debian enables them).
+systemctl enable --now apt-daily.timer apt-daily-upgrade.timer 2>/dev/null
 passwd -l stagiaire >/dev/null
 echo "pc-compta-01 joined to $LAB_DOMAIN, supervised by $LAB_ZABBIX_ADDRESS, hardened"

@@ -27,6 +27,49 @@ INVALID_CREDENTIALS = 49  # LDAP result code: the bind was refused (wrong passwo
 REFUSED_TO_ANONYMOUS = {1, 48, 49, 50, 53}  # operationsError, inappropriateAuth, invalidCredentials, …
 
 
+# What AD says about a refused bind ("…AcceptSecurityContext error, data 52e…"): the reason, in the grid's words.
+BIND_REASONS = {"52e": "mot de passe refusé", "525": "compte inconnu", "530": "connexion interdite à cette heure",
+                "531": "connexion interdite depuis ce poste", "532": "mot de passe expiré",
+                "533": "compte désactivé", "701": "compte expiré", "773": "mot de passe à changer à la première "
+                "connexion", "775": "compte verrouillé"}
+# The password given was the right one, the account must only change it: the initial password works.
+MUST_CHANGE = "773"
+SECURITY_GROUP = 0x80000000
+GLOBAL_SCOPE, DOMAIN_LOCAL_SCOPE, UNIVERSAL_SCOPE = 0x2, 0x4, 0x8
+
+
+@dataclass(frozen=True)
+class BindAnswer:
+    """The directory's answer to a bind: accepted, or refused with AD's reason code (`data 52e` …)."""
+    accepted: bool
+    code: str = ""  # AD's sub-code of invalidCredentials ('' when accepted or not given)
+
+    @property
+    def reason(self) -> str:
+        if self.accepted:
+            return "accepté"
+        return BIND_REASONS.get(self.code, f"refusé (code {self.code})" if self.code else "refusé")
+
+    @property
+    def password_right(self) -> bool:
+        """The password is the account's: accepted, or refused only because it must be changed now."""
+        return self.accepted or self.code == MUST_CHANGE
+
+
+def bind_code(message: str) -> str:
+    """AD's reason code of a refused bind, from its diagnostic message ('' when there is none)."""
+    found = re.search(r"\bdata ([0-9a-f]{3,4})\b", message or "", flags=re.IGNORECASE)
+    return found.group(1).lower() if found else ""
+
+
+def group_kind(group_type: int) -> tuple[bool, str]:
+    """(security group?, scope) of an AD groupType value: scope is 'global', 'domain local' or 'universal'."""
+    value = int(group_type or 0)
+    scope = ("global" if value & GLOBAL_SCOPE else "domain local" if value & DOMAIN_LOCAL_SCOPE
+             else "universal" if value & UNIVERSAL_SCOPE else "")
+    return bool(value & SECURITY_GROUP), scope
+
+
 @dataclass(frozen=True)
 class Entry:
     dn: str
@@ -85,6 +128,11 @@ class Directory:
         """Whether the directory accepts these credentials (a separate, short-lived connection).
 
         False only when the directory answered "invalid credentials"; no answer is a RemoteError."""
+        return self.bind_answer(user, password).accepted
+
+    def bind_answer(self, user: str, password: str) -> BindAnswer:
+        """The directory's answer to these credentials, with AD's reason when it refuses them (wrong password,
+        disabled, locked, must change…). A refusal is an answer; no answer is a RemoteError."""
         conn = ldap3.Connection(self._server(), user=user or None, password=password or None,
                                 receive_timeout=TIMEOUT_S, raise_exceptions=False)
         shown = f"ldaps bind {user or '(anonymous)'}"
@@ -101,7 +149,7 @@ class Directory:
         if not accepted and code != INVALID_CREDENTIALS:
             raise ProtocolError(f"{self.name} : réponse inattendue à la connexion de {user} : "
                                 f"{(conn.result or {}).get('description')} (code {code})")
-        return accepted
+        return BindAnswer(accepted, "" if accepted else bind_code((conn.result or {}).get("message", "")))
 
     def anonymous_entries(self) -> int:
         """How many user objects an anonymous bind can read (0 when the directory refuses anonymous reads).
@@ -181,7 +229,8 @@ class Directory:
                          ["sAMAccountName", "dNSHostName", "operatingSystem", "whenCreated"])
 
     def group(self, name: str) -> Entry | None:
-        return self._one(f"(&(objectClass=group)(sAMAccountName={escape(name)}))", ["sAMAccountName", "member"])
+        return self._one(f"(&(objectClass=group)(sAMAccountName={escape(name)}))",
+                         ["sAMAccountName", "member", "groupType"])
 
     def ous(self) -> list[str]:
         return [e.dn for e in self.search("(objectClass=organizationalUnit)", ["ou"])]

@@ -51,11 +51,13 @@ class SmbClient:
 
     def _smbclient(self, address: str, share: str, user: str, password: str, commands: str,
                    domain: str | None) -> tuple[int, str]:
-        argv = [SMBCLIENT, f"//{address}/{share}", "-U", user, "--use-kerberos=off", "-c", commands]
-        if domain:
+        # An empty user is an anonymous (null) session: what anyone on the network gets without an account.
+        who = ["-U", user] if user else ["-N"]
+        argv = [SMBCLIENT, f"//{address}/{share}", *who, "--use-kerberos=off", "-c", commands]
+        if domain and user:
             argv += ["-W", domain]
         env = {"PATH": "/usr/bin:/bin", "PASSWD": password, "LANG": "C"}
-        shown = f"smbclient //{address}/{share} as {user}: {commands}"
+        shown = f"smbclient //{address}/{share} as {user or '(anonymous)'}: {commands}"
         try:
             done = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace",
                                   timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
@@ -73,7 +75,8 @@ class SmbClient:
 
     def access(self, address: str, share: str, user: str, password: str, *, domain: str | None = None,
                write: bool = False) -> ShareAccess:
-        """List the share as `user`; with write, also create and remove a uniquely named file."""
+        """List the share as `user` ('' for an anonymous session); with write, also create and remove a
+        uniquely named file."""
         status, output = self._smbclient(address, share, user, password, "ls", domain)
         if status != 0:
             return ShareAccess(user, share, False, None, _refusal(output))

@@ -19,6 +19,9 @@ from .evidence import Recorder
 # Zabbix's own codes: `available` of a host interface the server reaches (5.4 and later); interface type agent.
 INTERFACE_AVAILABLE = "1"
 AGENT_INTERFACE = "1"
+HOST_MONITORED = "0"
+# Item types whose values come from the Zabbix agent of the host: passive (polled on an interface), active.
+ZABBIX_AGENT_ITEM, ZABBIX_AGENT_ACTIVE_ITEM = "0", "7"
 TIMEOUT_S = 15
 
 
@@ -66,14 +69,15 @@ class Supervision:
         """A host by its technical or visible name, with its interfaces."""
         for field in ("host", "name"):
             found = self.call("host.get", filter={field: name}, output=["hostid", "host", "name", "status"],
-                              selectInterfaces=["interfaceid", "ip", "dns", "type", "available", "error"])
+                              selectInterfaces=["interfaceid", "ip", "dns", "useip", "port", "main", "type",
+                                                "available", "error"])
             if found:
                 return found[0]
         return None
 
     def items(self, hostid: str, keys: list[str] | None = None) -> list[dict]:
-        params: dict[str, Any] = {"hostids": hostid, "output": ["itemid", "key_", "name", "lastvalue", "lastclock",
-                                                               "state", "error"]}
+        params: dict[str, Any] = {"hostids": hostid, "output": ["itemid", "key_", "name", "type", "interfaceid",
+                                                               "lastvalue", "lastclock", "state", "error"]}
         if keys:
             params["filter"] = {"key_": keys}
         return self.call("item.get", **params)
@@ -84,6 +88,13 @@ class Supervision:
         items = self.items(hostid)
         return {prefix: [i for i in items if i["key_"].startswith(prefix) and int(i.get("lastclock") or 0) > now - max_age_s]
                 for prefix in key_prefixes}
+
+    def recent_items(self, hostid: str, key_prefixes: list[str], max_age_s: int = 600) -> list[dict]:
+        """Every item of the host whose key starts with one of the prefixes and that received a value in the
+        last max_age_s seconds (the caller judges where each value came from)."""
+        now = time.time()
+        return [i for i in self.items(hostid) if any(i["key_"].startswith(p) for p in key_prefixes)
+                and int(i.get("lastclock") or 0) > now - max_age_s]
 
     def problems(self, hostid: str) -> list[dict]:
         return self.call("problem.get", hostids=hostid, output=["eventid", "objectid", "name", "severity", "clock"])
