@@ -128,7 +128,9 @@ def test_an_evaluator_account_whose_sudo_asks_a_password_stops_the_run_before_an
                           "sudo", "sh", "-c", setup], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     source = yaml.safe_load((embedded_lab.dir / "inventory.yml").read_text())
-    source["hosts"]["client1"]["transports"]["ssh"] = {"user": "evalpw", "password": {"secret": "evaluator_ssh"}}
+    ssh = source["hosts"]["client1"]["transports"]["ssh"]  # the machine's pinned host key is kept
+    ssh.pop("key_file")
+    ssh.update(user="evalpw", password={"secret": "evaluator_ssh"})
     source["secrets_file"] = "evaluator-secrets.yml"
     secrets = yaml.safe_load((embedded_lab.dir / "secrets.yml").read_text())
     # Beside the lab's own inventory: only an inventory in labgrader's state may name the lab's namespace.
