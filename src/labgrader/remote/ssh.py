@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import select
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -88,7 +89,7 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
     out, err = _Capped(), _Capped()
     deadline = time.monotonic() + timeout
     try:
-        channel.exec_command(command)
+        _request(transport, channel, command)
         if stdin is not None:
             channel.sendall(stdin.encode())
         channel.shutdown_write()
@@ -108,6 +109,27 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
             select.select([channel], [], [], 0.2)
     finally:
         channel.close()
+
+
+def _request(transport: paramiko.Transport, channel: paramiko.Channel, command: str) -> None:
+    """channel.exec_command, bounded: paramiko waits for the server's reply without any timeout, and a machine
+    that goes down (a restart) right after accepting the connection would hold the grader forever."""
+    outcome: dict[str, BaseException] = {}
+
+    def request() -> None:
+        try:
+            channel.exec_command(command)
+        except BaseException as exc:  # handed back to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=request, name="ssh-exec-request", daemon=True)
+    worker.start()
+    worker.join(CONNECT_TIMEOUT_S)
+    if worker.is_alive():
+        transport.close()
+        raise OSError(f"the SSH server did not answer the command request within {CONNECT_TIMEOUT_S} s")
+    if "error" in outcome:
+        raise outcome["error"]
 
 
 class SshHost:
