@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
@@ -117,16 +117,20 @@ class Inventory(Strict):
         """Where the SSH host keys of this inventory's machines are recorded (beside the inventory)."""
         return Path(self.source).parent / (self.known_hosts or "known_hosts")
 
-    def all_secrets(self) -> list[str]:
-        """Every secret value this inventory can reach: what reports must never contain."""
-        found = [str(v) for v in self._secrets("secrets_file").values()] if self.secrets_file else []
+    def credential_refs(self) -> Iterator[tuple[str, SecretRef]]:
+        """(field, reference) of every credential a transport names, e.g. hosts.dc1.transports.ldaps.password."""
         for name, host in self.hosts.items():
             for kind in Transports.model_fields:
                 transport = getattr(host.transports, kind)
                 for attr in ("password", "token"):
                     ref = getattr(transport, attr, None) if transport else None
-                    if ref is not None and ref.env and os.environ.get(ref.env):
-                        found.append(os.environ[ref.env])
+                    if ref is not None:
+                        yield f"hosts.{name}.transports.{kind}.{attr}", ref
+
+    def all_secrets(self) -> list[str]:
+        """Every secret value this inventory can reach: what reports must never contain."""
+        found = [str(v) for v in self._secrets("secrets_file").values()] if self.secrets_file else []
+        found += [os.environ[ref.env] for _field, ref in self.credential_refs() if ref.env and os.environ.get(ref.env)]
         return [value for value in found if value]
 
     def _secrets(self, field: str) -> dict[str, Any]:

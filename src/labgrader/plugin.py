@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ class LabRun:
     """What one check session knows: inventory, scenario, remote session, results as they come."""
 
     def __init__(self, inventory: inventory_mod.Inventory, scenario: scenario_mod.Scenario | None, activity: str,
-                 candidate: str, report_dir: Path | None, trust_on_first_use: bool = False):
+                 candidate: str, report_dir: Path | None, trust_on_first_use: bool = False,
+                 run_timeout: float = deadlines.RUN_TIMEOUT_S):
         self.inventory, self.scenario, self.activity = inventory, scenario, activity
         self.candidate, self.report_dir = candidate, report_dir
         self.session = GradingSession(inventory, Recorder(), trust_on_first_use=trust_on_first_use)
@@ -46,7 +48,14 @@ class LabRun:
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.report: dict | None = None
         self.aborted = False  # stopped before grading (bad marker, preflight gap): no report at all
-        self.deadline = time.monotonic() + deadlines.RUN_TIMEOUT_S
+        self.deadline = time.monotonic() + run_timeout
+
+    @functools.cached_property
+    def grid(self) -> tuple[str, list[CriterionInfo]]:
+        """The activity's title and criteria: read once (after collection), for every report written."""
+        activity = referentiel.load().activity(self.activity)
+        return activity.title, [CriterionInfo(id=c.id, text=c.text, group=c.group, assessment=c.assessment,
+                                              guidance=c.guidance or "") for c in activity.criteria]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,8 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _usage_error(str(exc))
     report_dir = config.getoption("--lab-report")
     run = LabRun(inventory, scenario, scenario.activity if scenario else "", candidate,
-                 Path(report_dir) if report_dir else None, config.getoption("--trust-on-first-use"))
-    run.deadline = time.monotonic() + config.getoption("--lab-run-timeout")
+                 Path(report_dir) if report_dir else None, config.getoption("--trust-on-first-use"),
+                 config.getoption("--lab-run-timeout"))
     config.stash[STATE] = run
     deadlines.interrupt_on_termination()
 
@@ -300,11 +309,9 @@ def _write_report(run: LabRun, *, incomplete: bool) -> dict | None:
     unrun = [CheckResult(id=nodeid, criterion=criterion, title=title, impact=impact, outcome="error",
                          message=NOT_A_VERDICT + why, evidence=(), duration=0.0)
              for nodeid, (criterion, title, impact) in run.collected.items() if nodeid not in done]
-    activity = referentiel.load().activity(run.activity)
-    criteria = [CriterionInfo(id=c.id, text=c.text, group=c.group, assessment=c.assessment,
-                              guidance=c.guidance or "") for c in activity.criteria]
+    title, criteria = run.grid
     report = build_report(
-        scenario=run.scenario.id if run.scenario else "", activity=activity.id, activity_title=activity.title,
+        scenario=run.scenario.id if run.scenario else "", activity=run.activity, activity_title=title,
         candidate=run.candidate, criteria=criteria, results=[*run.results, *unrun], started_at=run.started_at,
         finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     report["incomplete"] = incomplete

@@ -5,7 +5,7 @@ Every gap is one line; any gap stops the run before grading (exit 2). A machine 
 a gap: its checks become `error` and the rest of the run is graded."""
 from __future__ import annotations
 
-from .inventory import Inventory, Transports
+from .inventory import Inventory
 from .remote.base import CommandFailed, RemoteError
 from .remote.hostkeys import HostKeyRefused
 from .remote.session import GradingSession, MissingFromInventory
@@ -26,16 +26,12 @@ def gaps(session: GradingSession, scenario: Scenario | None) -> list[str]:
                 session.secret(name)
             except MissingFromInventory as exc:
                 found.append(f"secret « {name} » introuvable : {exc}")
+    for field, ref in inventory.credential_refs():
+        try:
+            session._secret(ref, field)
+        except MissingFromInventory as exc:
+            found.append(str(exc))
     for host, entry in inventory.hosts.items():
-        for kind in Transports.model_fields:
-            transport = getattr(entry.transports, kind)
-            for attr in ("password", "token"):
-                ref = getattr(transport, attr, None) if transport else None
-                if ref is not None:
-                    try:
-                        session._secret(ref, f"hosts.{host}.transports.{kind}.{attr}")
-                    except MissingFromInventory as exc:
-                        found.append(str(exc))
         if entry.transports.ldaps and inventory.domain is None:
             found.append(f"la machine {host} a un accès ldaps mais l'inventaire ne décrit pas le domaine (« domain »)")
     if found:
