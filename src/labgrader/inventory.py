@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from . import paths
 from .errors import InputError
+from .remote.tls import FINGERPRINT, TlsPolicy
 from .yamlfile import StringsLoader, read_yaml
 
 SECRETS_FILE = "secrets.yml"
@@ -51,20 +52,42 @@ class SshTransport(Strict):
                                  description="the machine's SSH host key (public key line or SHA256 fingerprint)")
 
 
-class LdapsTransport(Strict):
+class TlsTransport(Strict):
+    """How the grader trusts the service's certificate: a pinned SHA-256 fingerprint (works with an IP address
+    and a self-signed certificate), else a CA file with the name checked; tls_verify: false trusts anything."""
+    tls_verify: StrictBool = True
+    ca_file: str | None = None
+    tls_fingerprint: str | None = Field(default=None, pattern=FINGERPRINT)
+
+    @model_validator(mode="after")
+    def _one_trust(self) -> "TlsTransport":
+        if self.tls_fingerprint and not self.tls_verify:
+            raise ValueError("tls_verify: false would ignore tls_fingerprint: remove one of them")
+        return self
+
+    def tls(self) -> TlsPolicy:
+        return TlsPolicy(verify=self.tls_verify, ca_file=self.ca_file, fingerprint=self.tls_fingerprint)
+
+
+class LdapsTransport(TlsTransport):
     port: StrictInt = Field(default=636, ge=1, le=65535)
     user: str
     password: SecretRef
-    tls_verify: StrictBool = True
-    ca_file: str | None = None
 
 
-class ZabbixTransport(Strict):
-    url: str = Field(pattern=r"^https?://")
+class ZabbixTransport(TlsTransport):
+    url: str = Field(pattern=r"^https?://[^\s]+$")
     user: str
     password: SecretRef | None = None
     token: SecretRef | None = None
-    tls_verify: StrictBool = True
+    allow_plain_http: StrictBool = False
+
+    @model_validator(mode="after")
+    def _encrypted(self) -> "ZabbixTransport":
+        if self.url.lower().startswith("http://") and not self.allow_plain_http:
+            raise ValueError("http:// would send the evaluator's credentials in clear: use https:// "
+                             "(or set allow_plain_http: true on a network you trust)")
+        return self
 
 
 class Transports(Strict):
@@ -159,6 +182,8 @@ def load(path: Path) -> Inventory:
             message = f"unknown transport (known: {', '.join(Transports.model_fields)})"
         if first["loc"][-1:] == ("env",) and first["type"] == "string_pattern_mismatch":
             message = f"only variables named {ENV_PREFIX}… may be referenced"
+        if first["loc"][-1:] == ("tls_fingerprint",) and first["type"] == "string_pattern_mismatch":
+            message = "expected the certificate's SHA-256 fingerprint (SHA256:AB:CD:…, 64 hex digits)"
         raise InputError(message, path=shown, field=field) from None
     except (RecursionError, ValueError):
         raise InputError("not an inventory labgrader can read", path=shown) from None
@@ -168,8 +193,8 @@ def load(path: Path) -> Inventory:
     if parsed.network_namespace and not source.is_relative_to(paths.state_dir().resolve()):
         raise InputError("only an inventory `labgrader up` wrote may name a network namespace", path=shown,
                          field="network_namespace")
-    hosts = {name: host.model_copy(update={"transports": host.transports.model_copy(update={
-                 "ssh": _key_beside(host.transports.ssh, source)})}) for name, host in parsed.hosts.items()}
+    hosts = {name: host.model_copy(update={"transports": _files_beside(host.transports, source)})
+             for name, host in parsed.hosts.items()}
     return parsed.model_copy(update={"source": str(source), "hosts": hosts})
 
 
@@ -179,9 +204,14 @@ def _stays_beside(name: str | None, source: Path, shown: str, field: str = "secr
         raise InputError("must be a file beside the inventory (no absolute path, no '..')", path=shown, field=field)
 
 
-def _key_beside(ssh: SshTransport | None, source: Path) -> SshTransport | None:
-    """`~` expanded; a relative key_file is read beside the inventory that names it, not from the cwd."""
-    if ssh is None or not ssh.key_file:
-        return ssh
-    key = Path(ssh.key_file).expanduser()
-    return ssh.model_copy(update={"key_file": str(key if key.is_absolute() else source.parent / key)})
+def _files_beside(transports: Transports, source: Path) -> Transports:
+    """`~` expanded; a relative key_file or ca_file is read beside the inventory that names it, not from the cwd."""
+    def beside(transport: Strict | None, field: str) -> Strict | None:
+        name = getattr(transport, field, None)
+        if not name:
+            return transport
+        found = Path(name).expanduser()
+        return transport.model_copy(update={field: str(found if found.is_absolute() else source.parent / found)})
+    return transports.model_copy(update={"ssh": beside(transports.ssh, "key_file"),
+                                         "ldaps": beside(transports.ldaps, "ca_file"),
+                                         "zabbix_api": beside(transports.zabbix_api, "ca_file")})

@@ -12,6 +12,7 @@ import yaml
 from . import box, netns, paths, roles
 from .errors import LabError
 from .inventory import SECRETS_FILE
+from .remote.tls import pem_fingerprint
 
 if TYPE_CHECKING:
     from .lab import RunningLab
@@ -44,6 +45,8 @@ def write_for_lab(lab: "RunningLab") -> Path:
             if kind == "ssh":  # the embedded provider's machines all take Vagrant's key; theirs is pinned
                 values = {"port": 22, "user": "vagrant", "key_file": str(key),
                           "host_key": host_key(lab, machine.name), **values}
+            elif role.tls_certificate:  # the service's own certificate, pinned: it names a host, not the address
+                values = {**values, "tls_fingerprint": certificate_fingerprint(lab, machine.name, role.tls_certificate)}
             transports[kind] = values
         hosts[machine.name] = {"address": str(machine.address), "role": machine.role, "transports": transports}
     document = {
@@ -59,15 +62,27 @@ def write_for_lab(lab: "RunningLab") -> Path:
     return path
 
 
-def host_key(lab: "RunningLab", machine: str) -> str:
-    """The machine's own SSH host key, read from inside its container (not from what answers on the network)."""
-    read = subprocess.run(netns.argv(lab.namespace, ["lxc-attach", "-n", lab.container(machine), "--",
-                                                     "cat", "/etc/ssh/ssh_host_ed25519_key.pub"]),
+def read_from_machine(lab: "RunningLab", machine: str, path: str, what: str) -> str:
+    """A file read from inside the machine's container: what the machine is, not what answers on the network."""
+    read = subprocess.run(netns.argv(lab.namespace, ["lxc-attach", "-n", lab.container(machine), "--", "cat", path]),
                           capture_output=True, text=True, timeout=60)
-    parts = read.stdout.split()
-    if read.returncode != 0 or len(parts) < 2:
-        raise LabError(f"{machine}: cannot read its SSH host key ({read.stderr.strip()[-200:] or 'no key'})")
+    if read.returncode != 0 or not read.stdout.strip():
+        raise LabError(f"{machine}: cannot read its {what} {path} ({read.stderr.strip()[-200:] or 'empty'})")
+    return read.stdout
+
+
+def host_key(lab: "RunningLab", machine: str) -> str:
+    parts = read_from_machine(lab, machine, "/etc/ssh/ssh_host_ed25519_key.pub", "SSH host key").split()
+    if len(parts) < 2:
+        raise LabError(f"{machine}: its SSH host key is not a public key line")
     return f"{parts[0]} {parts[1]}"
+
+
+def certificate_fingerprint(lab: "RunningLab", machine: str, path: str) -> str:
+    try:
+        return pem_fingerprint(read_from_machine(lab, machine, path, "TLS certificate"))
+    except ValueError:
+        raise LabError(f"{machine}: {path} holds no PEM certificate") from None
 
 
 def write_known_hosts(lab: "RunningLab", inventory_path: Path) -> Path:

@@ -27,6 +27,8 @@ class Role(BaseModel):
     provision_secrets: dict[str, str] = {}
     provision_seed: bool = False
     transports: dict[str, dict[str, Any]]
+    # Where the role's TLS services keep their certificate: `up` pins its fingerprint in the inventory.
+    tls_certificate: str | None = None
     ready: tuple[ReadyProbe, ...] = ()
 
     @property

@@ -58,16 +58,18 @@ def test_client_answers_ssh_and_is_not_in_the_domain(remote):
 
 
 def test_zabbix_api_answers_its_version_and_a_login_with_the_scenario_password(lab_inventory):
-    url = lab_inventory.hosts["zbx1"].transports.zabbix_api.url
+    transport = lab_inventory.hosts["zbx1"].transports.zabbix_api
+    url, pinned = transport.url, transport.tls().context()
     password = SEEDED.lab.zabbix.admin_password.get_secret_value()
+    assert url.startswith("https://") and transport.tls_fingerprint, "up pins the API's own certificate"
 
     def use_api():
-        anonymous = ZabbixAPI(url=url)
+        anonymous = ZabbixAPI(url=url, ssl_context=pinned)
         version = str(anonymous.api_version())
         anonymous.login(user="Admin", password=password)
         anonymous.logout()
         try:
-            ZabbixAPI(url=url).login(user="Admin", password="zabbix")
+            ZabbixAPI(url=url, ssl_context=pinned).login(user="Admin", password="zabbix")
             default_refused = False
         except (APIRequestError, ProcessingError):
             default_refused = True
@@ -93,6 +95,8 @@ def test_inventory_holds_credential_references_not_secrets(embedded_lab):
         assert secret not in text
     document = yaml.safe_load(text)
     assert document["hosts"]["dc1"]["transports"]["ldaps"]["password"] == {"secret": "domain_admin_password"}
+    assert document["hosts"]["dc1"]["transports"]["ldaps"]["tls_fingerprint"].startswith("SHA256:"), \
+        "up pins the DC's own certificate, read from inside the machine"
     secrets_file = embedded_lab.dir / document["secrets_file"]
     assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
 

@@ -98,7 +98,7 @@ LOCAL = {**GOOD, "hosts": {
     "dc1": {"address": "127.0.0.1", "role": "samba-dc", "transports": {"ldaps": {
         "port": 9, "user": "Administrator@DURAND.TEST", "password": {"secret": "domain_admin_password"}}}},
     "zbx1": {"address": "127.0.0.1", "role": "zabbix", "transports": {"zabbix_api": {
-        "url": "http://127.0.0.1:9/api_jsonrpc.php", "user": "Admin", "password": {"secret": "domain_admin_password"}}}},
+        "url": "https://127.0.0.1:9/api_jsonrpc.php", "user": "Admin", "password": {"secret": "domain_admin_password"}}}},
     "client1": {"address": "127.0.0.1", "role": "linux-client", "transports": {"ssh": {
         "port": 9, "user": "admin", "password": {"env": "LABGRADER_PW"}}}}}}
 

@@ -23,6 +23,12 @@ $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
 PHP
 chown root:www-data /etc/zabbix/zabbix.conf.php
 chmod 640 /etc/zabbix/zabbix.conf.php
+# The API over HTTPS with a certificate of this machine's own (the box's snakeoil one would be every lab's):
+# `up` reads it from inside the machine and pins its fingerprint in the inventory, so the grader's credentials
+# never cross the network in clear. ssl-cert comes with apache2 (Recommends).
+make-ssl-cert generate-default-snakeoil --force-overwrite
+a2enmod -q ssl >/dev/null
+a2ensite -q default-ssl >/dev/null
 systemctl enable --now postgresql >/dev/null 2>&1
 systemctl enable --now zabbix-server zabbix-agent apache2 >/dev/null 2>&1
 echo "zabbix services started on $LAB_MACHINE"

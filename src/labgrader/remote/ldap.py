@@ -17,6 +17,7 @@ with warnings.catch_warnings():  # ldap3 2.9 imports names pyasn1 0.6 deprecates
 
 from .base import HostUnreachable, ProtocolError, RemoteError
 from .evidence import Recorder
+from .tls import TlsPolicy, check_pinned
 
 # AD's "in chain" matching rule: membership through any depth of nested groups.
 IN_CHAIN = "1.2.840.113556.1.4.1941"
@@ -91,16 +92,32 @@ def escape(value: str) -> str:
     return ldap3.utils.conv.escape_filter_chars(value)
 
 
+class _PinnedTls(ldap3.Tls):
+    """ldap3's TLS with the peer's certificate checked against the inventory's fingerprint right after the
+    handshake, before the bind sends any password."""
+
+    def __init__(self, fingerprint: str):
+        super().__init__(validate=ssl.CERT_NONE)
+        self.fingerprint = fingerprint
+
+    def wrap_socket(self, connection, do_handshake=False):  # noqa: ANN001 — ldap3's signature
+        super().wrap_socket(connection, do_handshake=True)
+        check_pinned(connection.socket, self.fingerprint)
+
+
 class Directory:
     def __init__(self, name: str, address: str, *, user: str, password: str, base_dn: str, port: int = 636,
-                 tls_verify: bool = True, ca_file: str | None = None, recorder: Recorder):
+                 tls: TlsPolicy = TlsPolicy(), recorder: Recorder):
         self.name, self.address, self.port, self.bind_user, self.base_dn = name, address, port, user, base_dn
-        self._password, self._tls_verify, self._ca_file, self.recorder = password, tls_verify, ca_file, recorder
+        self._password, self._tls, self.recorder = password, tls, recorder
         self.failure: str | None = None  # once the DC has not answered, its other checks need not wait again
 
     def _server(self) -> ldap3.Server:
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED if self._tls_verify else ssl.CERT_NONE,
-                        ca_certs_file=self._ca_file)
+        if self._tls.fingerprint:
+            tls: ldap3.Tls = _PinnedTls(self._tls.fingerprint)
+        else:
+            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED if self._tls.verify else ssl.CERT_NONE,
+                            ca_certs_file=self._tls.ca_file)
         return ldap3.Server(self.address, port=self.port, use_ssl=True, tls=tls, get_info=ldap3.NONE,
                             connect_timeout=TIMEOUT_S)
 

@@ -69,13 +69,13 @@ class GradingSession:
                 raise MissingFromInventory("un accès ldaps a besoin du champ « domain » de l'inventaire (base_dn)")
             return Directory(host, entry.address, user=t.user, port=t.port, base_dn=self.inventory.domain.base_dn,
                              password=self._secret(t.password, f"hosts.{host}.transports.ldaps.password"),
-                             tls_verify=t.tls_verify, ca_file=t.ca_file, recorder=self.recorder)
+                             tls=t.tls(), recorder=self.recorder)
         return self._helper(host, "ldaps", make)
 
     def supervision(self, host: str) -> Supervision:
         def make() -> Supervision:
             _entry, t = self._transport(host, "zabbix_api")
-            return Supervision(host, t.url, user=t.user, tls_verify=t.tls_verify, recorder=self.recorder,
+            return Supervision(host, t.url, user=t.user, tls=t.tls(), recorder=self.recorder,
                                password=self._secret(t.password, f"hosts.{host}.transports.zabbix_api.password"),
                                token=self._secret(t.token, f"hosts.{host}.transports.zabbix_api.token"))
         return self._helper(host, "zabbix_api", make)

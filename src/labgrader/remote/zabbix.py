@@ -15,6 +15,7 @@ from zabbix_utils.exceptions import APIRequestError
 
 from .base import HostUnreachable, ProtocolError
 from .evidence import Recorder
+from .tls import TlsPolicy
 
 # Zabbix's own codes: `available` of a host interface the server reaches (5.4 and later); interface type agent.
 INTERFACE_AVAILABLE = "1"
@@ -27,9 +28,9 @@ TIMEOUT_S = 15
 
 class Supervision:
     def __init__(self, name: str, url: str, *, user: str | None = None, password: str | None = None,
-                 token: str | None = None, tls_verify: bool = True, recorder: Recorder):
+                 token: str | None = None, tls: TlsPolicy = TlsPolicy(), recorder: Recorder):
         self.name, self.url, self.user = name, url, user
-        self._password, self._token, self._tls_verify, self.recorder = password, token, tls_verify, recorder
+        self._password, self._token, self._tls, self.recorder = password, token, tls, recorder
         self.failure: str | None = None  # once the API has not answered, other checks need not wait again
 
     @cached_property
@@ -37,14 +38,15 @@ class Supervision:
         if self.failure:
             raise HostUnreachable(self.failure)
         try:
-            api = ZabbixAPI(url=self.url, validate_certs=self._tls_verify, timeout=TIMEOUT_S)
+            # One context for every call: a pinned fingerprint is checked on each connection urllib opens.
+            api = ZabbixAPI(url=self.url, ssl_context=self._tls.context(), timeout=TIMEOUT_S)
             if self._token:
                 api.login(token=self._token)
             else:
                 api.login(user=self.user, password=self._password)
         except Exception as exc:  # zabbix-utils lets JSON and HTTP errors escape as they come: no answer
             self.recorder.record(self.name, f"zabbix login {self.user or 'token'} at {self.url}", f"failed: {exc!r}")
-            self.failure = f"{self.name} : l'API Zabbix ({self.url}) n'a pas accepté la connexion de l'évaluateur : {exc}"
+            self.failure = f"{self.name} : la connexion de l'évaluateur à l'API Zabbix ({self.url}) a échoué : {exc}"
             raise HostUnreachable(self.failure) from None
         self.recorder.opened(self.name, "zabbix_api")
         self.recorder.record(self.name, f"zabbix login {self.user or 'token'}", f"API {api.version}")
