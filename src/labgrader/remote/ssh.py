@@ -51,9 +51,15 @@ def _connect(address: str, port: int, user: str, *, host_keys: PinnedHostKey, ke
              password: str | None = None, auth_timeout: float = CONNECT_TIMEOUT_S) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(host_keys)  # the client knows no key itself: the policy decides each time
-    client.connect(address, port=port, username=user, key_filename=key_file, password=password,
-                   timeout=CONNECT_TIMEOUT_S, banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=auth_timeout,
-                   look_for_keys=False, allow_agent=False)
+    try:
+        client.connect(address, port=port, username=user, key_filename=key_file, password=password,
+                       timeout=CONNECT_TIMEOUT_S, banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=auth_timeout,
+                       look_for_keys=False, allow_agent=False)
+    except BaseException:
+        # paramiko leaves a failed connection open (key refused, password refused, no answer): sshd then counts
+        # it against MaxStartups until its LoginGraceTime, and a run of refused logons gets later ones dropped.
+        client.close()
+        raise
     return client
 
 
@@ -91,7 +97,7 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
     try:
         _request(transport, channel, command)
         if stdin is not None:
-            channel.sendall(stdin.encode())
+            _send_bounded(channel, stdin.encode(), deadline, timeout)
         channel.shutdown_write()
         while True:
             while channel.recv_ready():
@@ -103,12 +109,34 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
                     out.add(channel.recv(65536))
                 while channel.recv_stderr_ready():
                     err.add(channel.recv_stderr(65536))
-                return channel.recv_exit_status(), out.text(), err.text()
+                status = channel.recv_exit_status()
+                if status == -1:
+                    # paramiko's value for a channel closed without any exit status (the wire's is unsigned): a
+                    # crash, a killed command (exit-signal), a machine gone. No answer, not an exit code to judge.
+                    if not transport.is_active():
+                        raise OSError("the SSH connection ended before the command's exit status")
+                    raise CommandTimeout("la machine a fermé la session sans rendre de code de sortie")
+                return status, out.text(), err.text()
             if time.monotonic() > deadline:
                 raise CommandTimeout(f"la commande n'a rendu aucun code de sortie en {timeout:.0f} s")
             select.select([channel], [], [], 0.2)
     finally:
         channel.close()
+
+
+def _send_bounded(channel: paramiko.Channel, data: bytes, deadline: float, timeout: float) -> None:
+    """channel.sendall, bounded: paramiko waits for the server's SSH window without a timeout, and a machine that
+    never reads its standard input (a script larger than its window) would hold the grader forever."""
+    while data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise CommandTimeout(f"la machine n'a pas lu son entrée standard en {timeout:.0f} s")
+        channel.settimeout(left)  # each wait for the window; the loop keeps the whole send within the deadline
+        try:
+            data = data[channel.send(data):]
+        except socket.timeout:
+            raise CommandTimeout(f"la machine n'a pas lu son entrée standard en {timeout:.0f} s") from None
+    channel.settimeout(None)
 
 
 def _request(transport: paramiko.Transport, channel: paramiko.Channel, command: str) -> None:
