@@ -5,11 +5,12 @@ A candidate whose machines do not answer is graded `error` for those criteria; o
 (bad inventory, preflight gaps) is listed as not graded with the reason; the session always goes on."""
 from __future__ import annotations
 
+import queue
 import re
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from . import inventory as inventory_mod
 from . import paths, referentiel, scenario as scenario_mod
@@ -27,6 +28,53 @@ class Candidate:
     id: str
     inventory: Path
     scenario: str
+    # The machines the run acts on (namespace/address): checks restart a workstation, log users on, write
+    # probe files, so two candidates pointing at one machine are never graded at the same time.
+    machines: frozenset[str] = frozenset()
+
+
+Item, Result = TypeVar("Item"), TypeVar("Result")
+
+
+def run_disjoint(items: Iterable[Item], machines: Callable[[Item], frozenset[str]], work: Callable[[Item], Result],
+                 jobs: int) -> Iterator[Result]:
+    """work(item) for every item, `jobs` at a time, never two at once that share a machine; results as they come.
+    Items are taken in order, except that one whose machines are busy lets the next free one go first."""
+    pending, busy, results = list(items), set(), queue.Queue()
+    turn = threading.Condition()
+
+    def worker() -> None:
+        while True:
+            with turn:
+                while True:
+                    if not pending:
+                        return
+                    chosen = next((item for item in pending if not machines(item) & busy), None)
+                    if chosen is not None:
+                        break
+                    turn.wait()
+                pending.remove(chosen)
+                busy.update(machines(chosen))
+            try:
+                results.put(work(chosen))
+            except BaseException as exc:  # handed to the caller: a lost result would leave it waiting forever
+                results.put(exc)
+            finally:
+                with turn:
+                    busy.difference_update(machines(chosen))
+                    turn.notify_all()
+
+    total = len(pending)
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, total)))]
+    for thread in threads:
+        thread.start()
+    for _ in range(total):
+        result = results.get()
+        if isinstance(result, BaseException):
+            raise result
+        yield result
+    for thread in threads:
+        thread.join()
 
 
 def _inventories(arguments: list[Path]) -> list[Path]:
@@ -80,7 +128,8 @@ def _candidate(path: Path, scenario: str | None) -> Candidate:
         raise InputError("no scenario: set `scenario:` or give --scenario", path=paths.display(path),
                          field="scenario")
     scenario_mod.load(chosen)
-    return Candidate(candidate, path, chosen)
+    machines = frozenset(f"{loaded.network_namespace or ''}/{host.address}" for host in loaded.hosts.values())
+    return Candidate(candidate, path, chosen, machines)
 
 
 def _row(candidate: str, scenario: str, *, problem: str = "") -> dict:
@@ -95,6 +144,9 @@ def _grade_one(candidate: Candidate, out: Path) -> dict:
         run = run_checks(candidate.scenario, candidate.inventory, candidate.id, folder)
     except LabgraderError as exc:
         row.update(problem=str(exc).splitlines()[0][:300], exit_code=exc.exit_code)
+        return row
+    except Exception as exc:  # this candidate's run could not be made: said on its row, the session goes on
+        row.update(problem=f"le correcteur n'a pas pu noter ce candidat : {exc!r}"[:300], exit_code=3)
         return row
     row.update(graded=not run.report.get("incomplete"), exit_code=run.exit_code,
                incomplete=bool(run.report.get("incomplete")),
@@ -113,12 +165,10 @@ def grade_all(candidates: list[Candidate], out: Path, jobs: int, refused: list[d
     total = len(candidates) + len(refused)
     for done, row in enumerate(refused, 1):
         progress(row, done, total)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, c, out): c for c in candidates}
-        for done, future in enumerate(as_completed(futures), len(refused) + 1):
-            row = future.result()
-            rows[row["candidate"]] = row
-            progress(row, done, total)
+    graded = run_disjoint(candidates, lambda c: c.machines, lambda c: _grade_one(c, out), jobs)
+    for done, row in enumerate(graded, len(refused) + 1):
+        rows[row["candidate"]] = row
+        progress(row, done, total)
     ordered = [rows[c.id] for c in candidates] + list(refused)
     document = index_mod.index_document(ordered, _criteria(candidates))
     scenarios = sorted({c.scenario for c in candidates}) or ["aucun candidat noté"]

@@ -7,9 +7,14 @@ import csv
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+from labgrader import batch
 
 from .test_grading_semantics import INVENTORY, SECRETS
 
@@ -52,3 +57,38 @@ def test_a_folder_without_inventories_is_one_line(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "no inventory.yml nor *.inventory.yml beneath this folder" in result.stderr
+
+
+def test_two_candidates_sharing_a_machine_are_never_graded_at_the_same_time():
+    # A restart or a logon of one candidate's run would otherwise land in the middle of the other's.
+    running, overlaps, lock = set(), [], threading.Lock()
+    items = [("a", frozenset({"ns/10.0.0.5"})), ("b", frozenset({"ns/10.0.0.5"})), ("c", frozenset({"ns/10.0.0.6"})),
+             ("d", frozenset({"ns/10.0.0.5", "ns/10.0.0.6"})), ("e", frozenset({"other/10.0.0.5"}))]
+
+    def work(item):
+        with lock:
+            overlaps.extend(other for other in running if other[1] & item[1])
+            running.add(item)
+        time.sleep(0.05)
+        with lock:
+            running.discard(item)
+        return item[0]
+
+    done = list(batch.run_disjoint(items, lambda item: item[1], work, jobs=4))
+    assert sorted(done) == ["a", "b", "c", "d", "e"], f"every candidate is graded once: {done}"
+    assert overlaps == [], f"runs that shared a machine overlapped: {overlaps}"
+
+
+def test_candidates_on_distinct_machines_run_side_by_side():
+    started = time.monotonic()
+    items = [(str(n), frozenset({f"ns/10.0.0.{n}"})) for n in range(8)]
+    assert len(list(batch.run_disjoint(items, lambda item: item[1], lambda item: time.sleep(0.2), jobs=4))) == 8, \
+        "every item ran"
+    assert time.monotonic() - started < 1.2, "four at a time: two rounds of 0.2 s, not eight"
+
+
+def test_a_run_that_raises_is_handed_to_the_caller_not_lost():
+    def work(item):
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        list(batch.run_disjoint([1, 2], lambda item: frozenset(), work, jobs=2))
