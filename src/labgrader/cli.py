@@ -15,6 +15,7 @@ from rich.text import Text
 
 from . import __version__, box, deadlines, inventory, scenario
 from .errors import InputError, LabgraderError
+from .remote.evidence import inert
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -104,22 +105,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         from . import lab
         with lab.locked(lab.open_lab(args.scenario, name=name), shared=True):
             run = grading.run_checks(args.scenario, inventory_path, args.candidate, out_dir, extra)
-    labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
-              "evaluator": "[blue]evaluator[/]"}
-    table = Table("criterion", "status", "checks", "first problem", title=f"{run.report['activity']} — "
-                  f"candidate {run.report['candidate']}")
-    for criterion in run.report["criteria"]:
-        checks = criterion["checks"]
-        passed = sum(c["outcome"] == "passed" for c in checks)
-        problem = next((c["message"] for c in checks if c["outcome"] in ("failed", "error")), "")
-        # Candidate text is inert: never read as markup.
-        table.add_row(criterion["id"], labels[criterion["status"]], f"{passed}/{len(checks)}" if checks else "-",
-                      Text(problem[:70]))
-    out.print(table)
+    out.print(grid_table(run.report))
     if run.report.get("incomplete"):
         out.print("[yellow]interrupted:[/] the report is marked incomplete; criteria not fully graded are errors")
     out.print(f"report: {paths.display(run.report_dir / 'report.html')} (and report.json, junit.xml, checks.log)")
     return run.exit_code
+
+
+def grid_table(report: dict) -> Table:
+    """The evaluator's grid in the terminal: one row per criterion, the first problem of each."""
+    labels = {"met": "[green]met[/]", "not_met": "[red]not met[/]", "error": "[yellow]error[/]",
+              "evaluator": "[blue]evaluator[/]"}
+    table = Table("criterion", "status", "checks", "first problem", title=f"{report['activity']} — "
+                  f"candidate {report['candidate']}")
+    for criterion in report["criteria"]:
+        checks = criterion["checks"]
+        passed = sum(c["outcome"] == "passed" for c in checks)
+        problem = next((c["message"] for c in checks if c["outcome"] in ("failed", "error")), "")
+        # Candidate text is inert: never read as markup, its control characters shown escaped.
+        table.add_row(criterion["id"], labels[criterion["status"]], f"{passed}/{len(checks)}" if checks else "-",
+                      Text(inert(problem)[:70]))
+    return table
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
