@@ -1,0 +1,77 @@
+"""Debian packages seen from the grader: a repository's index fetched over HTTP, versions compared with Debian's
+own ordering (python-debian, the library Debian's tools use), what a machine has pending from a suite.
+
+The version a fix must reach comes from the scenario's data; the candidate is root on the repository machine
+too, so its index tells what else the suite offers, never what the fix is."""
+from __future__ import annotations
+
+import gzip
+import urllib.request
+from dataclasses import dataclass
+
+from debian.deb822 import Packages
+from debian.debian_support import Version
+
+from .base import HostUnreachable
+
+TIMEOUT_S = 15
+MAX_INDEX = 16 << 20  # a lab suite's index is kilobytes; a hostile server must not fill the grader's memory
+
+
+@dataclass(frozen=True)
+class Pending:
+    package: str
+    installed: str
+    offered: str
+
+
+def newer(candidate: str, than: str) -> bool:
+    return Version(candidate) > Version(than)
+
+
+def at_least(installed: str, wanted: str) -> bool:
+    return Version(installed) >= Version(wanted)
+
+
+def parse_index(text: str) -> dict[str, str]:
+    """A `Packages` index → {package: highest version it offers}."""
+    offered: dict[str, str] = {}
+    # use_apt_pkg=False: python3-apt is not in the virtualenv, and the pure parser reads a lab index as well.
+    for stanza in Packages.iter_paragraphs(text.splitlines(), use_apt_pkg=False):
+        name, version = stanza.get("Package"), stanza.get("Version")
+        if name and version and (name not in offered or newer(version, offered[name])):
+            offered[name] = version
+    return offered
+
+
+def parse_installed(text: str) -> dict[str, str]:
+    """`dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\\n'` → {package: version} of installed ones."""
+    found = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "installed":
+            found[parts[0]] = parts[1]
+    return found
+
+
+def pending(installed: dict[str, str], offered: dict[str, str]) -> list[Pending]:
+    """Packages the machine has in an older version than the suite offers (what `apt upgrade` would take)."""
+    return [Pending(name, installed[name], version) for name, version in sorted(offered.items())
+            if name in installed and newer(version, installed[name])]
+
+
+def fetch_index(url: str) -> str:
+    """A suite's Packages index (plain or .gz) fetched by the grader itself. No answer is HostUnreachable."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:  # noqa: S310 — a lab URL from the inventory
+            body = answer.read(MAX_INDEX + 1)
+    except OSError as exc:
+        raise HostUnreachable(f"le dépôt de paquets n'a pas répondu à {url} : {exc}") from None
+    if len(body) > MAX_INDEX:
+        raise HostUnreachable(f"l'index {url} dépasse {MAX_INDEX >> 20} Mo : ce n'est pas l'index d'un dépôt du lab")
+    if url.endswith(".gz"):
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError):
+            raise HostUnreachable(f"l'index {url} n'est pas un fichier gzip lisible") from None
+    return body.decode("utf-8", errors="replace")
