@@ -45,7 +45,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         table = Table("lab", "scenario", "profile", "machines", title="Labs built here")
         for planned in lab.instances():
             the_lab = lab.open_lab(planned["scenario"], name=planned["name"])
-            states = lab.container_states(the_lab)
+            states = lab.machine_states(the_lab)
             table.add_row(planned["name"], planned["scenario"], planned["profile"],
                           ", ".join(f"{m} {state.lower()}" for m, state in states.items()))
         out.print(table)

@@ -1,8 +1,9 @@
-"""A lab's lifecycle on the embedded provider: up, status, halt, down, ssh.
+"""A lab's lifecycle, whatever runs its machines: up, status, halt, down, ssh.
 
-`up` turns a scenario profile into a plan (plan.json, read by the Vagrantfile), makes the lab's network
-namespace, runs `vagrant up` for every machine in parallel inside it, waits until each role answers, and
+`up` turns a scenario profile into a plan (plan.json, also read by the Vagrantfile), makes the lab's network
+namespace, has the profile's provider bring up every machine in parallel, waits until each role answers, and
 writes the inventory that checks use. A failed first `up` removes what it built; logs are kept.
+Everything that depends on the machines' technology is asked of `lab.provider` (see `providers/`).
 """
 from __future__ import annotations
 
@@ -11,25 +12,21 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
-from . import box, lab_inventory, netns, paths, roles
+from . import lab_inventory, netns, paths, roles
 from . import steps as steps_mod
 from .errors import HostSetupError, InputError, LabError
+from .providers import ABSENT, RUNNING, SET_UP, Provider, provider_for, require_commands
 from .scenario import Scenario
 from .scenario import load as load_scenario, step_script
-
-if TYPE_CHECKING:
-    import vagrant
 
 Report = Callable[[str], None]
 READY_TIMEOUT_S = 180
@@ -73,7 +70,13 @@ class RunningLab:
     def machines(self):
         return self.scenario.profile(self.profile).machines
 
+    @property
+    def provider(self) -> Provider:
+        """What runs this lab's machines, as its profile says."""
+        return provider_for(self.scenario.profile(self.profile).provider)
+
     def container(self, machine: str) -> str:
+        """The machine's name for its provider (container, VM, instance): unique across labs on one host."""
         return f"lg-{self.id}-{machine}"
 
     def mac(self, machine: str) -> str:
@@ -101,10 +104,7 @@ def open_lab(scenario_id: str, profile: str | None = None, name: str | None = No
     if planned and planned.get("scenario") != scenario_id:
         raise InputError(f"the lab {name} runs scenario {planned.get('scenario')}, not {scenario_id}", field="--name")
     chosen = profile or (planned or {}).get("profile") or "embedded"
-    provider = scenario.profile(chosen).provider
-    if provider != "lxc":
-        raise InputError(f"profile '{chosen}' uses the {provider} provider; this version brings up lxc profiles only",
-                         field="--profile")
+    scenario.profile(chosen)  # an unknown profile is an input error here, before anything asks the provider
     return RunningLab(scenario, chosen, name)
 
 
@@ -126,16 +126,21 @@ def instances() -> list[dict]:
     return found
 
 
-def check_host() -> None:
+# What the lab's own network needs, whatever the provider: command -> the Debian package that brings it.
+NETWORK_COMMANDS = {"dnsmasq": "dnsmasq-base", "ip": "iproute2"}
+
+
+def check_host(lab: RunningLab) -> None:
+    """The provider first (a profile naming a provider this host lacks stops here), then the lab's network.
+    Before anything of the lab is touched: a host that cannot run it is told so and keeps nothing of it."""
+    lab.provider.check_host()
+    check_network_host()
+
+
+def check_network_host() -> None:
     if os.geteuid() != 0:
-        raise HostSetupError("the embedded lab needs root (network namespaces, privileged containers)")
-    needs = {"lxc-start": "lxc", "vagrant": "vagrant", "dnsmasq": "dnsmasq-base", "ip": "iproute2", "sudo": "sudo"}
-    for command, package in needs.items():
-        if shutil.which(command) is None:
-            raise HostSetupError(f"{package} is not installed on this host ({command} not found); "
-                                 "run the README's set-up command (scripts/install)")
-    if not list(Path("/usr/share/rubygems-integration/all/gems").glob("vagrant-lxc-*")):
-        raise HostSetupError("the vagrant-lxc plugin is not installed (Debian package vagrant-lxc)")
+        raise HostSetupError("a lab needs root (network namespaces)")
+    require_commands(NETWORK_COMMANDS, SET_UP)
 
 
 @contextmanager
@@ -179,7 +184,7 @@ def record_state(lab: RunningLab, **done: bool) -> None:
     paths.write_private(lab.dir / STATE_FILE, json.dumps({**lab_state(lab), **done}))
 
 
-# --- the plan the Vagrantfile reads -------------------------------------------------------------------------
+# --- the plan: the lab's record, and what the Vagrantfile reads ---------------------------------------------
 
 def lab_env(lab: RunningLab) -> dict[str, str]:
     """What every provisioning and solution script is told about the lab (no secret here)."""
@@ -217,8 +222,8 @@ def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:
         secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
         if role.provision_seed:
             secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
-    document = {"scenario": lab.scenario.id, "name": lab.name, "profile": lab.profile, "box": box_name, "bridge": netns.BRIDGE,
-                "namespace": lab.namespace, "env": env, "machines": machines}
+    document = {"scenario": lab.scenario.id, "name": lab.name, "profile": lab.profile, "provider": lab.provider.name,
+                "box": box_name, "bridge": netns.BRIDGE, "namespace": lab.namespace, "env": env, "machines": machines}
     return document, secrets
 
 
@@ -231,57 +236,26 @@ def run_scenario_steps(lab: RunningLab, steps, log_name: str, report: Report) ->
                         secrets=lab.scenario.secrets(), log=lab.log_dir / log_name, report=report)
 
 
-def _vagrant(lab: RunningLab, log_name: str) -> "vagrant.Vagrant":
-    """A python-vagrant handle whose every call runs inside the lab's namespace, output to a log file."""
-    import vagrant  # imported here: it warns on import when Vagrant is missing, which check_host reports better
-
-    lab.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # A scrubbed environment: nothing of the caller's (VAGRANT_LOG=info would write provisioners' secrets
-    # into the logs) beyond what Vagrant needs to run.
-    kept = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "USER", "LOGNAME", "TMPDIR",
-                                                 "VAGRANT_HOME") if name in os.environ}
-    env = dict(kept, VAGRANT_DOTFILE_PATH=str(lab.dir / "vagrant"), LABGRADER_LAB=lab.name,
-               LABGRADER_PROFILE=lab.profile, LABGRADER_STATE=str(paths.state_dir().resolve()),
-               VAGRANT_DEFAULT_PROVIDER="lxc", VAGRANT_CHECKPOINT_DISABLE="1",
-               VAGRANT_BOX_UPDATE_CHECK_DISABLE="1", VAGRANT_NO_COLOR="1")
-    log_cm = vagrant.make_file_cm(str(lab.log_dir / log_name), mode="a")
-    handle = vagrant.Vagrant(root=str(paths.project_root()), env=env, out_cm=log_cm, err_cm=log_cm)
-    wrapper = netns.write_wrapper(lab.namespace, lab.dir / "bin" / "vagrant", shutil.which("vagrant") or "vagrant")
-    handle._vagrant_exe = str(wrapper)  # python-vagrant has no public way to prefix the command
-    return handle
-
-
 # --- lifecycle ------------------------------------------------------------------------------------------------
 
-def container_states(lab: RunningLab) -> dict[str, str]:
-    """Machine name -> RUNNING / STOPPED / ABSENT, asked of lxc inside the namespace (fast, no Vagrant)."""
-    states = {}
-    for m in lab.machines:
-        name = lab.container(m.name)
-        if not (Path("/var/lib/lxc") / name / "config").is_file():
-            states[m.name] = "ABSENT"
-        elif not netns.exists(lab.namespace):
-            states[m.name] = "STOPPED"
-        else:
-            out = subprocess.run(netns.argv(lab.namespace, ["lxc-info", "-n", name, "-s", "-H"]),
-                                 capture_output=True, text=True)
-            states[m.name] = out.stdout.strip() or "UNKNOWN"
-    return states
+def machine_states(lab: RunningLab) -> dict[str, str]:
+    """Machine name -> RUNNING / STOPPED / ABSENT (or a provider's transitional state)."""
+    return lab.provider.states(lab)
 
 
 def up(lab: RunningLab, report: Report) -> bool:
     """Bring the lab up; True if anything changed. Idempotent on a running lab."""
-    check_host()
+    check_host(lab)
     with locked(lab):
-        states = container_states(lab)
-        fresh = all(state == "ABSENT" for state in states.values())
+        states = machine_states(lab)
+        fresh = all(state == ABSENT for state in states.values())
         if not fresh and half_built(lab_state(lab), (lab.dir / "inventory.yml").is_file()):
             # An `up` was interrupted before the starting state was applied: starting these machines would
             # present a lab whose criteria may already be met. Build it again from nothing.
             report(f"lab {lab.id} was left half-built by an interrupted `up`: rebuilding it")
             _down(lab, lambda _: None)
             fresh = True
-        elif (lab.dir / "inventory.yml").is_file() and all(s == "RUNNING" for s in states.values()):
+        elif (lab.dir / "inventory.yml").is_file() and all(s == RUNNING for s in states.values()):
             report(f"lab {lab.id} is already up: nothing to do")
             return False
         try:
@@ -298,8 +272,8 @@ def _up(lab: RunningLab, report: Report, fresh: bool) -> None:
     started = time.monotonic()
     if fresh:
         record_state(lab, created=False, starting_state=False, solved=False)
-    the_box = box.ensure(report)
-    document, secrets = plan(lab, the_box.name)
+    image = lab.provider.ensure_image(lab, report)
+    document, secrets = plan(lab, image)
     paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))
     paths.write_private(lab.dir / "secrets.json", json.dumps(secrets, indent=1, ensure_ascii=False))
     lab_inventory.write_secrets(lab.dir / lab_inventory.SECRETS_FILE, lab.scenario.secrets())
@@ -307,21 +281,9 @@ def _up(lab: RunningLab, report: Report, fresh: bool) -> None:
     netns.ensure(lab.network())
     report(f"network {lab.namespace}: bridge {netns.BRIDGE} at {lab.scenario.lab.network.gateway}, DHCP and DNS")
     verb = "creating and provisioning" if fresh else "starting"
-    report(f"machines: {verb} {', '.join(m.name for m in lab.machines)} in parallel "
+    report(f"machines: {verb} {', '.join(m.name for m in lab.machines)} with {lab.provider.name}, in parallel "
            f"(logs: {paths.display(lab.log_dir)})")
-
-    def bring_up(name: str) -> float:
-        began = time.monotonic()
-        try:
-            _vagrant(lab, f"{name}.log").up(vm_name=lab.container(name), provider="lxc")
-        except subprocess.CalledProcessError:
-            raise LabError(f"vagrant up {name} failed (log: {paths.display(lab.log_dir / (name + '.log'))})") from None
-        return time.monotonic() - began
-
-    with ThreadPoolExecutor(max_workers=len(lab.machines)) as pool:
-        futures = {m.name: pool.submit(bring_up, m.name) for m in lab.machines}
-        for name, future in futures.items():
-            report(f"  {name}: up in {future.result():.1f} s")
+    _on_every_machine(lab, lambda name: lab.provider.up(lab, name, report), report, "up")
     wait_ready(lab, report)
     path = lab_inventory.write_for_lab(lab)
     record_state(lab, created=True)
@@ -331,6 +293,20 @@ def _up(lab: RunningLab, report: Report, fresh: bool) -> None:
         run_scenario_steps(lab, lab.scenario.setup, "setup.log", report)
     record_state(lab, starting_state=True)
     report(f"lab {lab.id} ready in {time.monotonic() - started:.1f} s; inventory: {paths.display(path)}")
+
+
+def _on_every_machine(lab: RunningLab, work: Callable[[str], None], report: Report, done: str) -> None:
+    """`work(machine name)` for every machine at once: a provider is slow per machine (unpacking, booting,
+    provisioning), so a lab takes as long as its slowest machine. A failure is raised once all have finished."""
+    def timed(name: str) -> float:
+        began = time.monotonic()
+        work(name)
+        return time.monotonic() - began
+
+    with ThreadPoolExecutor(max_workers=len(lab.machines)) as pool:
+        futures = {m.name: pool.submit(timed, m.name) for m in lab.machines}
+        for name, future in futures.items():
+            report(f"  {name}: {done} in {future.result():.1f} s")
 
 
 def wait_ready(lab: RunningLab, report: Report, timeout: float = READY_TIMEOUT_S) -> None:
@@ -358,12 +334,12 @@ def _tcp_open(address: str, port: int) -> bool:
 
 
 def status(lab: RunningLab) -> list[dict]:
-    states = container_states(lab)
+    states = machine_states(lab)
     rows = []
     probes = {m.name: roles.load(m.role).ready for m in lab.machines}
 
     def answers(m) -> str:
-        if states[m.name] != "RUNNING":
+        if states[m.name] != RUNNING:
             return "-"
         return ", ".join(f"{p.what} {'yes' if _tcp_open(str(m.address), p.tcp) else 'no'}" for p in probes[m.name])
 
@@ -376,38 +352,24 @@ def status(lab: RunningLab) -> list[dict]:
 
 
 def halt(lab: RunningLab, report: Report) -> None:
-    check_host()
+    check_host(lab)
     with locked(lab):
         if not (lab.dir / "plan.json").is_file():
             report(f"lab {lab.id} is not up")
             return
-        _vagrant(lab, "halt.log").halt()
+        _on_every_machine(lab, lambda name: lab.provider.halt(lab, name), report, "halted")
         report(f"lab {lab.id} halted; `labgrader up {lab.cli}` starts it again")
 
 
 def down(lab: RunningLab, report: Report) -> None:
-    check_host()
+    check_host(lab)
     with locked(lab):
         _down(lab, report)
 
 
 def _down(lab: RunningLab, report: Report) -> None:
-    """Remove every trace of the lab: containers, namespace (bridge, dnsmasq), state. Idempotent."""
-    if (lab.dir / "plan.json").is_file() and netns.exists(lab.namespace):
-        for m in lab.machines:  # they are thrown away: no need for a clean shutdown (≈ 8 s per machine)
-            subprocess.run(netns.argv(lab.namespace, ["lxc-stop", "-k", "-n", lab.container(m.name)]),
-                           capture_output=True)
-        try:
-            _vagrant(lab, "down.log").destroy()
-        except subprocess.CalledProcessError:
-            report("vagrant destroy failed; removing the containers directly")
-    for m in lab.machines:  # whatever Vagrant lost track of
-        name = lab.container(m.name)
-        if (Path("/var/lib/lxc") / name).exists():
-            run = (lambda cmd: netns.argv(lab.namespace, cmd)) if netns.exists(lab.namespace) else (lambda cmd: cmd)
-            subprocess.run(run(["lxc-stop", "-k", "-n", name]), capture_output=True)
-            subprocess.run(run(["lxc-destroy", "-f", "-n", name]), capture_output=True)
-            shutil.rmtree(Path("/var/lib/lxc") / name, ignore_errors=True)
+    """Remove every trace of the lab: machines, namespace (bridge, dnsmasq), state. Idempotent."""
+    lab.provider.destroy(lab, report)
     netns.destroy(lab.network())
     shutil.rmtree(lab.dir, ignore_errors=True)
     current = paths.state_dir() / "current"
@@ -417,19 +379,12 @@ def _down(lab: RunningLab, report: Report) -> None:
 
 
 def ssh_argv(lab: RunningLab, machine: str, command: list[str]) -> list[str]:
-    """The ssh command line that reaches a machine from inside the lab's namespace."""
+    """The command line that reaches a machine the provider's way, its host key pinned where it uses SSH."""
     names = [m.name for m in lab.machines]
     if machine not in names:
         raise InputError(f"no machine '{machine}' in {lab.id} (machines: {', '.join(names)})", field="MACHINE")
     if not netns.exists(lab.namespace):
         raise InputError(f"lab {lab.id} is not up: run `labgrader up {lab.cli}` first")
-    address = next(str(m.address) for m in lab.machines if m.name == machine)
-    known = lab.dir / "ssh_known_hosts"
-    if not known.is_file() and (lab.dir / "inventory.yml").is_file():
+    if not (lab.dir / "ssh_known_hosts").is_file() and (lab.dir / "inventory.yml").is_file():
         lab_inventory.write_known_hosts(lab, lab.dir / "inventory.yml")
-    options = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}", "-o", "LogLevel=ERROR",
-               "-i", str(lab_inventory.ssh_key(paths.state_dir()))]
-    # One argument is a shell command line, as with ssh; several are an argv whose words are kept as given.
-    remote = command if len(command) <= 1 else [shlex.join(command)]
-    return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
-            f"vagrant@{address}", *remote]
+    return lab.provider.ssh_argv(lab, machine, command)

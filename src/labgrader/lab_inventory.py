@@ -3,13 +3,12 @@ credential references into a root-only secrets file. The check side reads it wit
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import box, netns, paths, roles
+from . import box, paths, roles
 from .errors import LabError
 from .inventory import SECRETS_FILE
 from .remote.tls import pem_fingerprint
@@ -63,12 +62,15 @@ def write_for_lab(lab: "RunningLab") -> Path:
 
 
 def read_from_machine(lab: "RunningLab", machine: str, path: str, what: str) -> str:
-    """A file read from inside the machine's container: what the machine is, not what answers on the network."""
-    read = subprocess.run(netns.argv(lab.namespace, ["lxc-attach", "-n", lab.container(machine), "--", "cat", path]),
-                          capture_output=True, text=True, timeout=60)
-    if read.returncode != 0 or not read.stdout.strip():
-        raise LabError(f"{machine}: cannot read its {what} {path} ({read.stderr.strip()[-200:] or 'empty'})")
-    return read.stdout
+    """A file read from inside the machine, the provider's way: what the machine is, not what answers on the
+    network."""
+    try:
+        text = lab.provider.read_file(lab, machine, path)
+    except LabError as error:
+        raise LabError(f"{machine}: cannot read its {what} {path} ({error})") from None
+    if not text.strip():
+        raise LabError(f"{machine}: cannot read its {what} {path} (empty)")
+    return text
 
 
 def host_key(lab: "RunningLab", machine: str) -> str:

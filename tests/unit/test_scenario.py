@@ -9,6 +9,7 @@ import yaml
 
 from labgrader import cli, scenario
 from labgrader.errors import InputError
+from labgrader.scenario import known_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +69,7 @@ def test_malformed_yaml_names_the_line(project):
 def test_unknown_role_lists_the_known_roles(project):
     edit(project, lambda d: d["profiles"]["embedded"]["machines"][1].update(role="mainframe"))
     assert error_of(project) == ("scenarios/bloc1-integration.yaml: profiles.embedded.machines[1].role: "
-                                 "unknown role 'mainframe' (known: linux-client, samba-dc, zabbix)")
+                                 f"unknown role 'mainframe' (known: {', '.join(known_roles())})")
 
 
 def test_wrong_type_names_the_field(project):
@@ -116,8 +117,8 @@ def test_cli_prints_one_line_and_exits_2(project, capsys):
 
 
 def test_cli_unknown_profile(capsys):
-    assert cli.main(["status", "bloc1-integration", "--profile", "full"]) == 2
-    assert "no profile 'full'" in capsys.readouterr().err
+    assert cli.main(["status", "bloc1-integration", "--profile", "cluster"]) == 2
+    assert "no profile 'cluster'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("state, has_inventory, expected", [
