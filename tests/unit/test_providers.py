@@ -240,3 +240,16 @@ def test_a_failed_first_up_has_the_provider_destroy_what_it_built(fake):
 
 def _env() -> dict[str, str]:
     return dict(os.environ)
+
+
+def test_vagrant_gets_a_scrubbed_environment_never_the_callers_logging_or_credentials(tmp_path, monkeypatch):
+    # VAGRANT_LOG=info writes provisioners' environment (their secrets) into the lab's logs.
+    monkeypatch.setenv("LABGRADER_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("VAGRANT_LOG", "info")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
+    the_lab = lablib.open_lab("bloc1-integration", "embedded", "seam-env")
+    handle = provider_for("lxc").handle(the_lab, "env.log")
+    assert "VAGRANT_LOG" not in handle.env and "AWS_SECRET_ACCESS_KEY" not in handle.env, \
+        f"l'environnement de l'appelant ne passe pas : {sorted(handle.env)}"
+    assert handle.env["VAGRANT_DEFAULT_PROVIDER"] == "lxc" and handle.env["LABGRADER_LAB"] == "seam-env", \
+        "Vagrant reçoit ce dont il a besoin"
