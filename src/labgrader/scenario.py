@@ -126,6 +126,10 @@ class Grading(Strict):
     secrets: tuple[str, ...] = Field(default=(), description="secret names the checks read, e.g. user_password:amartin")
 
 
+# Secret names Scenario.secrets() gives from other fields; lab.secrets may not take them.
+RESERVED_SECRETS = ("domain_admin_password", "zabbix_admin_password")
+
+
 class LabSpec(Strict):
     """What a scenario says its lab is: network, domain, tools' admin passwords, given passwords."""
     network: Network
@@ -133,6 +137,19 @@ class LabSpec(Strict):
     zabbix: Zabbix | None = None
     passwords: dict[str, SecretStr] = Field(
         default={}, description="initial passwords the brief gives for accounts the candidate creates, by user")
+    secrets: dict[str, SecretStr] = Field(
+        default={}, description="other secrets of the lab by name (a backup repository's password, a private key "
+                                "a machine uses…), handed to steps and checks under that name")
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, secrets: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name in secrets:
+            if not re.match(r"^[a-z][a-z0-9_]{0,62}$", name):
+                raise ValueError(f"'{name}' is not a secret name (lower-case letters, digits and _)")
+            if name in RESERVED_SECRETS:
+                raise ValueError(f"'{name}' is the name of a secret labgrader defines itself")
+        return secrets
 
 
 class Scenario(Strict):
@@ -182,6 +199,8 @@ class Scenario(Strict):
             found[f"user_password:{user.username}"] = user.password.get_secret_value()
         for username, password in self.lab.passwords.items():
             found[f"user_password:{username}"] = password.get_secret_value()
+        for name, value in self.lab.secrets.items():
+            found[name] = value.get_secret_value()
         return found
 
 

@@ -54,6 +54,35 @@ def test_secrets_are_hidden_from_repr():
     assert secret in loaded.secrets().values()
 
 
+def test_lab_secrets_are_secrets_by_their_own_name():
+    loaded = scenario.load("bloc2-maintenance")
+    password = loaded.lab.secrets["restic_repository_password"].get_secret_value()
+    key = loaded.secrets()["backup_ssh_key"]
+    assert loaded.secrets()["restic_repository_password"] == password
+    assert key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert password not in repr(loaded) and key not in str(loaded.model_dump())
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Restic-Password", "'Restic-Password' is not a secret name"),
+    ("user_password:amartin", "'user_password:amartin' is not a secret name"),
+    ("zabbix_admin_password", "'zabbix_admin_password' is the name of a secret labgrader defines itself"),
+])
+def test_lab_secret_names_are_checked(project, name, message):
+    edit(project, lambda d: d["lab"].update(secrets={name: "x"}))
+    assert error_of(project).startswith(f"scenarios/bloc1-integration.yaml: lab.secrets: {message}")
+
+
+def test_a_step_may_name_a_lab_secret(project):
+    def change(d):
+        d["lab"]["secrets"] = {"backup_key": "k"}
+        d["solution"][0]["secrets"] = {"KEY": "backup_key"}
+    edit(project, change)
+    assert scenario.load("bloc1-integration").secrets()["backup_key"] == "k"
+    edit(project, lambda d: d["solution"][0].update(secrets={"KEY": "backup_kee"}))
+    assert "solution[0].secrets.KEY: unknown secret 'backup_kee'" in error_of(project)
+
+
 def test_unknown_scenario_names_the_known_ones():
     with pytest.raises(InputError, match=r"unknown scenario 'nope' \(known: .*bloc1-integration"):
         scenario.load("nope")

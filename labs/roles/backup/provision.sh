@@ -1,0 +1,47 @@
+#!/bin/sh
+# A backup server (the company's NAS): restic repositories under /srv/restic, owned by the account `restic`,
+# which clients reach over SFTP only, each with its own key. Which clients and keys is the scenario's business
+# (its setup authorizes a client's key and creates its repository with `restic init`).
+#
+# restic rather than borg: restic talks SFTP itself (the NAS needs only sshd, no backup software of the same
+# version as the client's, which borg's `borg serve` over SSH requires), its repository is plain files that
+# a grader can open from any machine with the password, and the restic on the NAS serves only to inspect.
+set -eu
+if ! getent passwd restic >/dev/null; then
+  useradd --system --home-dir /srv/restic --shell /usr/sbin/nologin restic
+fi
+install -d -m 700 -o restic -g restic /srv/restic /srv/restic/.ssh
+touch /srv/restic/.ssh/authorized_keys
+chown restic:restic /srv/restic/.ssh/authorized_keys
+chmod 600 /srv/restic/.ssh/authorized_keys
+# SFTP and nothing else for the backup account: no shell, no forwarding, keys only.
+cat > /etc/ssh/sshd_config.d/restic-sftp.conf <<'SSHD'
+Match User restic
+  ForceCommand internal-sftp
+  PasswordAuthentication no
+  KbdInteractiveAuthentication no
+  AllowTcpForwarding no
+  AllowAgentForwarding no
+  X11Forwarding no
+  PermitTTY no
+SSHD
+sshd -t
+systemctl reload ssh
+
+# The lab has no Internet: Debian's mirrors are unreachable, so apt's sources for them are disabled (an `apt
+# update` of the parc then reports only what the lab really serves).
+for sources in /etc/apt/sources.list.d/*.sources; do
+  if [ -f "$sources" ] && ! grep -q '^Enabled: no' "$sources"; then
+    sed -i '/^Types:/i Enabled: no' "$sources"
+    sed -i "1i # Désactivé : le réseau du lab n'a pas accès à Internet (miroir Debian injoignable)." "$sources"
+  fi
+done
+
+# The supervision's agent, answering the lab's Zabbix server.
+if [ -n "${LAB_ZABBIX_ADDRESS:-}" ]; then
+  sed -i -e "s/^Server=.*/Server=$LAB_ZABBIX_ADDRESS/" -e "s/^ServerActive=.*/ServerActive=$LAB_ZABBIX_ADDRESS/" \
+    /etc/zabbix/zabbix_agentd.conf
+  echo "Hostname=$LAB_MACHINE" > /etc/zabbix/zabbix_agentd.conf.d/hostname.conf
+  systemctl enable --now zabbix-agent >/dev/null 2>&1
+fi
+echo "backup server $LAB_MACHINE: /srv/restic, account restic (SFTP only)"
