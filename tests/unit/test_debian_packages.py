@@ -51,3 +51,18 @@ def test_restic_snapshots_are_read_oldest_first_and_the_sftp_command_is_quoted()
     command = restic.sftp_command("192.168.57.30", 22, "vagrant", "/k ey", Path("/tmp/kh"))
     assert "'/k ey'" in command and command.endswith("sudo -n /usr/lib/openssh/sftp-server"), command
     assert "StrictHostKeyChecking=yes" in command and "BatchMode=yes" in command, "jamais d'invite, clé d'hôte exigée"
+
+
+@pytest.mark.parametrize("written, epoch", [
+    ("2026-12-01T10:05:00.123456789+01:00", 1796115900.123456),
+    ("2026-12-01T09:05:00Z", 1796115900.0),
+    ("2026-12-01T09:05:00.5Z", 1796115900.5),
+])
+def test_restic_snapshot_times_are_read_to_the_microsecond(written, epoch):
+    from labgrader.remote import restic
+    assert restic.snapshot_epoch(written) == pytest.approx(epoch, abs=1e-5), f"{written} lu à tort"
+
+
+def test_offers_merge_to_the_highest_version():
+    assert dp.merge({"a": "1.0-2"}, {"a": "1.0-10", "b": "2"}, {"a": "1.0-3"}) == {"a": "1.0-10", "b": "2"}, \
+        "la plus haute version selon dpkg"

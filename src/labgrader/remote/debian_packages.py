@@ -33,15 +33,22 @@ def at_least(installed: str, wanted: str) -> bool:
     return Version(installed) >= Version(wanted)
 
 
+def merge(*offers: dict[str, str]) -> dict[str, str]:
+    """{package: highest version} over several offers (indexes of several architectures, a version the brief names)."""
+    merged: dict[str, str] = {}
+    for offer in offers:
+        for name, version in offer.items():
+            if name not in merged or newer(version, merged[name]):
+                merged[name] = version
+    return merged
+
+
 def parse_index(text: str) -> dict[str, str]:
     """A `Packages` index → {package: highest version it offers}."""
-    offered: dict[str, str] = {}
     # use_apt_pkg=False: python3-apt is not in the virtualenv, and the pure parser reads a lab index as well.
-    for stanza in Packages.iter_paragraphs(text.splitlines(), use_apt_pkg=False):
-        name, version = stanza.get("Package"), stanza.get("Version")
-        if name and version and (name not in offered or newer(version, offered[name])):
-            offered[name] = version
-    return offered
+    return merge(*({stanza["Package"]: stanza["Version"]}
+                   for stanza in Packages.iter_paragraphs(text.splitlines(), use_apt_pkg=False)
+                   if stanza.get("Package") and stanza.get("Version")))
 
 
 def parse_installed(text: str) -> dict[str, str]:
@@ -58,6 +65,14 @@ def pending(installed: dict[str, str], offered: dict[str, str]) -> list[Pending]
     """Packages the machine has in an older version than the suite offers (what `apt upgrade` would take)."""
     return [Pending(name, installed[name], version) for name, version in sorted(offered.items())
             if name in installed and newer(version, installed[name])]
+
+
+def release_architectures(release: str) -> list[str]:
+    """The `Architectures:` a suite's Release file declares (where its Packages indexes are)."""
+    for line in release.splitlines():
+        if line.startswith("Architectures:"):
+            return line.split(":", 1)[1].split()
+    return []
 
 
 def fetch_index(url: str) -> str:

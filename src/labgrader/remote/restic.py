@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .base import CommandFailed, HostUnreachable, RemoteError
@@ -37,6 +38,19 @@ def parse_snapshots(text: str) -> list[Snapshot]:
     found = [Snapshot(str(s.get("short_id") or s.get("id", ""))[:64], str(s.get("time", "")),
                       tuple(s.get("paths") or ()), str(s.get("hostname", ""))) for s in raw if isinstance(s, dict)]
     return sorted(found, key=lambda s: s.time)
+
+
+def snapshot_epoch(rfc3339: str) -> float:
+    """restic's snapshot time ('2026-12-01T10:05:00.123456789+01:00', nanoseconds) as seconds since the epoch."""
+    text = rfc3339.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Python reads at most microseconds: keep six digits of the fraction, then the zone
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
+        text = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise RemoteError(f"date d'instantané restic illisible : {rfc3339[:60]}") from None
 
 
 def sftp_command(address: str, port: int, user: str, key_file: str, known_hosts: Path) -> str:

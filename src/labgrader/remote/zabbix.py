@@ -70,7 +70,8 @@ class Supervision:
     def host(self, name: str) -> dict | None:
         """A host by its technical or visible name, with its interfaces."""
         for field in ("host", "name"):
-            found = self.call("host.get", filter={field: name}, output=["hostid", "host", "name", "status"],
+            found = self.call("host.get", filter={field: name},
+                              output=["hostid", "host", "name", "status", "maintenance_status"],
                               selectInterfaces=["interfaceid", "ip", "dns", "useip", "port", "main", "type",
                                                 "available", "error"])
             if found:
@@ -99,7 +100,14 @@ class Supervision:
                 and int(i.get("lastclock") or 0) > now - max_age_s]
 
     def problems(self, hostid: str) -> list[dict]:
-        return self.call("problem.get", hostids=hostid, output=["eventid", "objectid", "name", "severity", "clock"])
+        return self.call("problem.get", hostids=hostid, output=["eventid", "objectid", "name", "severity", "clock",
+                                                                "acknowledged", "suppressed"])
+
+    def triggers(self, hostid: str, names: list[str]) -> list[dict]:
+        """The host's triggers of these names, their expression spelled out and the items they read."""
+        return self.call("trigger.get", hostids=hostid, filter={"description": names}, expandExpression=True,
+                         output=["triggerid", "description", "expression", "status", "value", "state", "error"],
+                         selectItems=["itemid", "key_", "status", "state", "lastclock", "error"])
 
     def close(self) -> None:
         if "api" in self.__dict__ and not self._token:

@@ -1,0 +1,222 @@
+"""A2.2 — Maintenance préventive et corrective : the parc after the candidate's intervention.
+
+Each fact is taken from where it shows: the intranet's answer and the repository's index from the grader (what
+a user and apt see), a file restored from the backup by the grader's own restic, the supervision's triggers
+and items from its API, the package database and the data over SSH. The fixed version, the data's checksums,
+the thresholds and the trigger names come from the scenario's `expected:`; the candidate is root on every
+machine, the repository included, so its index says what else the suite offers, never what the fix is."""
+import base64
+import hashlib
+import time
+
+import pytest
+
+from labgrader.remote import debian_packages, linux, web
+from labgrader.remote.base import HostUnreachable
+from labgrader.remote.restic import ResticRepository, snapshot_epoch
+from labgrader.remote.zabbix import HOST_MONITORED
+
+criterion = pytest.mark.criterion
+
+ENABLED, OK_VALUE = "0", "0"  # Zabbix: trigger status enabled, trigger value OK
+FRESH_DATA_S = 300  # an item that got no value for 5 minutes (polled every 30 s) no longer supervises anything
+LOG_WATCH_S = 6  # debug logging writes ≈ 8 KiB/s: over 6 s, ≥ 48 KiB; info writes a line per request
+LOG_GROWTH_LIMIT = 16 << 10
+DPKG_FORMAT = "${Package} ${Version} ${db:Status-Status}\\n"
+
+
+@pytest.fixture(scope="module")
+def server(lab, scenario):
+    return lab.ssh(scenario.expect("app_server"))
+
+
+@pytest.fixture(scope="module")
+def parc(lab, scenario):
+    return {name: lab.ssh(name) for name in scenario.expect("parc_hosts")}
+
+
+def _address(inventory, name: str) -> str:
+    return inventory.hosts[name].address
+
+
+def _service_url(inventory, scenario, path: str) -> str:
+    return f"http://{_address(inventory, scenario.expect('app_server'))}:{scenario.expect('service_port')}{path}"
+
+
+def _intranet(inventory, scenario, path: str) -> web.Answer:
+    """The intranet's answer from the grader. A refused connection is the lab's state (nothing listens: the service
+    is down), a verdict; no answer at all is not."""
+    address, port = _address(inventory, scenario.expect("app_server")), scenario.expect("service_port")
+    probe = linux.tcp_probe(address, port)
+    if probe == "silent":
+        raise HostUnreachable(f"{address}:{port} ne répond pas du tout (ni accepté ni refusé)")
+    assert probe == "open", (f"L'intranet ne répond pas : le port {port} de {scenario.expect('app_server')} refuse "
+                             "la connexion, le service n'est pas en marche.")
+    return web.get(_service_url(inventory, scenario, path))
+
+
+def _running_version(inventory, scenario) -> str:
+    """The version the running intranet says it is (its code in memory, not the package on disk)."""
+    answer = _intranet(inventory, scenario, scenario.expect("version_path"))
+    prefix = scenario.expect("version_answer_prefix")
+    assert answer.status == 200 and answer.body.startswith(prefix), (
+        f"L'intranet ne donne pas sa version (HTTP {answer.status} : « {answer.body.strip()[:120]} ») : il ne répond "
+        "pas normalement.")
+    return answer.body.strip().removeprefix(prefix).split()[0]
+
+
+# --- CE.7 Les patches de sécurité sont installés sans erreur technique ------------------------------------------
+
+@criterion("A2.2/CE.7", title="La version corrigée de l'intranet est installée sur le serveur", impact=1.0)
+def test_the_fixed_version_is_installed(server, scenario):
+    package, fixed = scenario.expect("package"), scenario.expect("package_fixed_version")
+    installed = debian_packages.parse_installed(
+        server.run("/usr/bin/dpkg-query -W -f %s %s", DPKG_FORMAT, package).stdout)
+    assert package in installed, f"Le paquet {package} n'est plus installé sur {server.name} : l'intranet a disparu."
+    assert debian_packages.at_least(installed[package], fixed), (
+        f"{server.name} a {package} {installed[package]} ; le correctif de sécurité est la version {fixed} "
+        f"(suite {scenario.expect('security_suite')}).")
+
+
+@criterion("A2.2/CE.7", title="Le correctif est en service : l'intranet qui répond est la version corrigée", impact=1.0)
+def test_the_running_intranet_is_the_fixed_version(inventory, scenario):
+    fixed = scenario.expect("package_fixed_version")
+    running = _running_version(inventory, scenario)
+    assert debian_packages.at_least(running, fixed), (
+        f"L'intranet en service répond « {running} » alors que le correctif est la version {fixed} : le paquet a pu "
+        "être mis à jour sans que le service soit redémarré, l'ancien code vulnérable tourne encore.")
+
+
+@criterion("A2.2/CE.7", title="Aucune mise à jour de sécurité n'est en attente sur le parc, dont les paquets sont "
+           "cohérents", impact=0.8)
+def test_no_machine_has_an_update_pending_nor_a_broken_package(parc, inventory, scenario):
+    repository = f"http://{_address(inventory, scenario.expect('repository_server'))}/debian/dists/" \
+                 f"{scenario.expect('security_suite')}"
+    architectures = debian_packages.release_architectures(web.get(f"{repository}/Release").body)
+    # The fix the brief names is due whatever the repository's index says now.
+    offered = debian_packages.merge({scenario.expect("package"): scenario.expect("package_fixed_version")}, *(
+        debian_packages.parse_index(debian_packages.fetch_index(f"{repository}/main/binary-{arch}/Packages"))
+        for arch in architectures))
+    late = []
+    for name, host in parc.items():
+        installed = debian_packages.parse_installed(host.check_output("/usr/bin/dpkg-query -W -f %s", DPKG_FORMAT))
+        late += [f"{name} : {p.package} {p.installed} → {p.offered}" for p in debian_packages.pending(installed, offered)]
+    assert not late, f"Mises à jour de sécurité encore en attente : {' ; '.join(late)}."
+    for name, host in parc.items():  # an upgrade left half-done is not a patch installed without error
+        problems = linux.package_problems(host)
+        assert not problems, (f"dpkg --audit signale sur {name} des paquets à moitié installés ou configurés : "
+                              f"{' '.join(problems.split())[:300]}.")
+        broken = linux.broken_dependencies(host)
+        assert not broken, f"apt-get check signale sur {name} des dépendances non satisfaites : {broken[:300]}."
+
+
+# --- CE.9 La situation nominale est rétablie -------------------------------------------------------------------
+
+@criterion("A2.2/CE.9", title="L'intranet répond et redémarrera avec le serveur", impact=1.0)
+def test_the_intranet_answers_and_is_enabled(server, inventory, scenario):
+    answer = _intranet(inventory, scenario, "/")
+    assert answer.status == 200, f"L'intranet répond HTTP {answer.status} à sa page d'accueil : il n'est pas rétabli."
+    state, _ = linux.unit_state(server, f"{scenario.expect('service')}.service")
+    assert state == "enabled", (f"Le service {scenario.expect('service')} est « {state} » au démarrage : il "
+                                "répond aujourd'hui mais ne repartira pas au prochain redémarrage du serveur.")
+
+
+@criterion("A2.2/CE.9", title="L'espace des données est libéré sans rien perdre et ne se remplit plus", impact=1.0)
+def test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling(server, scenario):
+    data, threshold = scenario.expect("data_path"), scenario.expect("data_threshold_percent")
+    used = server.check_output("/usr/bin/df --output=pcent %s", data).split()[-1].rstrip("%")
+    assert int(used) < threshold, f"{data} est rempli à {used} % sur {server.name} (seuil de la supervision : {threshold} %)."
+    for line in scenario.expect("client_files_sha256"):  # read over SSH, hashed on the grader
+        expected, path = line.split(maxsplit=1)
+        result = server.run("/usr/bin/base64 -w0 %s", path)
+        assert result.ok, f"{path} a disparu de {server.name} : des données de l'entreprise ont été perdues."
+        digest = hashlib.sha256(base64.b64decode(result.stdout)).hexdigest()
+        assert digest == expected, f"{path} a été modifié (SHA-256 {digest[:12]}…) : les données clients ont changé."
+    log = scenario.expect("log_file")
+    before = int(server.check_output("/usr/bin/stat -c %s %s", "%s", log) or 0)
+    time.sleep(LOG_WATCH_S)
+    after = int(server.check_output("/usr/bin/stat -c %s %s", "%s", log) or 0)
+    grown = after - before
+    assert grown < LOG_GROWTH_LIMIT, (
+        f"{log} a grossi de {grown // 1024} Kio en {LOG_WATCH_S} s : la cause du remplissage (le journal en mode "
+        f"{scenario.expect('log_level_variable')}=debug) est toujours active dans le service en cours ; vider le "
+        "fichier ne suffit pas.")
+
+
+@criterion("A2.2/CE.9", title="Une sauvegarde récente a réussi et le correcteur en restaure les fichiers clients",
+           impact=1.0)
+def test_a_recent_backup_succeeded_and_restores(lab, server, inventory, scenario):
+    service, timer = scenario.expect("backup_service"), scenario.expect("backup_timer")
+    active = server.run("/usr/bin/systemctl is-active %s", timer).stdout.strip()
+    assert active == "active", f"La minuterie {timer} est « {active} » : les sauvegardes ne sont plus planifiées."
+    result = server.check_output("/usr/bin/systemctl show -p Result --value %s", service).strip()
+    assert result == "success", (f"La dernière exécution de {service} a échoué (« {result} ») : la sauvegarde "
+                                 "planifiée ne fonctionne toujours pas.")
+    backup = scenario.expect("backup_server")
+    ssh = inventory.hosts[backup].transports.ssh
+    repository = ResticRepository(backup, address=_address(inventory, backup), port=ssh.port, user=ssh.user,
+                                  key_file=ssh.key_file, host_key_line=ssh.host_key,
+                                  known_hosts=inventory.known_hosts_file(),
+                                  path=scenario.expect("backup_repository_path"),
+                                  password=lab.secret("restic_repository_password"), recorder=lab.recorder)
+    snapshots = repository.snapshots()
+    assert snapshots, f"Le dépôt de sauvegarde de {backup} ne contient aucun instantané."
+    latest = snapshots[-1]
+    age = time.time() - snapshot_epoch(latest.time)
+    assert age < scenario.expect("backup_max_age_s"), (
+        f"Le dernier instantané sur {backup} date de {age / 60:.0f} min : aucune sauvegarde n'a réussi depuis.")
+    for line in scenario.expect("client_files_sha256"):
+        expected, path = line.split(maxsplit=1)
+        digest = hashlib.sha256(repository.dump(latest.id, path)).hexdigest()
+        assert digest == expected, (f"{path} restauré depuis l'instantané {latest.id} ne correspond pas à "
+                                    "l'original : la sauvegarde ne protège pas les données clients.")
+
+
+@criterion("A2.2/CE.9", title="Les alertes de la supervision sont résolues, pas réduites au silence", impact=1.0)
+def test_the_alerts_are_resolved_not_silenced(supervision, scenario):
+    host_name = scenario.expect("app_server")
+    host = supervision.host(host_name)
+    assert host is not None, f"L'hôte {host_name} a disparu de la supervision : ses alertes ne peuvent plus se lever."
+    assert host["status"] == HOST_MONITORED, f"La supervision de {host_name} est désactivée : les alertes sont muettes."
+    assert host.get("maintenance_status", "0") == "0", (
+        f"{host_name} est en période de maintenance dans Zabbix : ses alertes sont masquées, pas résolues.")
+    names = scenario.expect("triggers_resolved_by_fix")
+    triggers = {t["description"]: t for t in supervision.triggers(host["hostid"], names)}
+    now = time.time()
+    for name in names:
+        trigger = triggers.get(name)
+        assert trigger is not None, f"Le déclencheur « {name} » a été supprimé : l'alerte ne peut plus se lever."
+        assert trigger["status"] == ENABLED, f"Le déclencheur « {name} » est désactivé : l'alerte est muette."
+        for item in trigger["items"]:
+            assert item["status"] == ENABLED, f"L'élément {item['key_']} de « {name} » est désactivé."
+            fresh = now - int(item.get("lastclock") or 0)
+            assert fresh < FRESH_DATA_S, (f"L'élément {item['key_']} de « {name} » ne reçoit plus de valeurs depuis "
+                                          f"{fresh / 60:.0f} min : l'alerte ne reflète plus l'état du serveur.")
+        assert trigger["value"] == OK_VALUE, f"Le problème « {name} » est toujours ouvert dans la supervision."
+    open_problems = [p["name"] for p in supervision.problems(host["hostid"]) if p["name"] in names]
+    assert not open_problems, f"Problèmes encore ouverts : {', '.join(open_problems)}."
+
+
+# --- Supporting evidence for the evaluator (never a verdict) ------------------------------------------------
+
+@criterion("A2.2/CE.5", title="Le problème à escalader est laissé ouvert, sans être masqué", impact=0.3,
+           supporting=True)
+def test_the_problem_to_escalate_is_left_for_the_administrator(supervision, scenario):
+    host = supervision.host(scenario.expect("escalation_host"))
+    assert host is not None, f"L'hôte {scenario.expect('escalation_host')} a disparu de la supervision."
+    name = scenario.expect("escalation_problem")
+    triggers = supervision.triggers(host["hostid"], [name])
+    assert triggers and triggers[0]["status"] == ENABLED, (
+        f"Le déclencheur « {name} » a été supprimé ou désactivé : le brief demande d'escalader, pas de masquer.")
+    assert triggers[0]["value"] != OK_VALUE, (
+        f"« {name} » n'est plus en problème alors qu'il ne se répare pas sur place : l'alerte a été modifiée.")
+
+
+@criterion("A2.2/CE.6", title="Aucune permission élargie pour faire disparaître une panne", impact=0.3,
+           supporting=True)
+def test_no_permission_was_widened(server, scenario):
+    data = scenario.expect("data_path")
+    widened = server.check_output("/usr/bin/find %s %s -xdev -perm -o+w ! -type l", data,
+                                  scenario.expect("backup_env_file")).split()
+    assert not widened, f"Fichiers ou dossiers modifiables par tous : {', '.join(widened[:10])}."
+

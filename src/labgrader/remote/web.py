@@ -1,0 +1,28 @@
+"""Plain HTTP from the grader, for the services a lab runs (an intranet, a package repository): what a user's
+browser or apt sees. Bounded in time and size; no answer is HostUnreachable, an HTTP error status is an answer."""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from .base import HostUnreachable
+
+TIMEOUT_S = 10
+MAX_BODY = 1 << 20
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+
+
+def get(url: str, *, timeout: float = TIMEOUT_S, limit: int = MAX_BODY) -> Answer:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 — a lab URL built by a check
+            return Answer(answer.status, answer.read(limit).decode("utf-8", errors="replace"))
+    except urllib.error.HTTPError as exc:  # the service answered, with an error status: an answer to judge
+        return Answer(exc.code, exc.read(limit).decode("utf-8", errors="replace") if exc.fp else "")
+    except OSError as exc:
+        raise HostUnreachable(f"{url} n'a pas répondu : {exc}") from None
