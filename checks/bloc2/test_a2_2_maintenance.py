@@ -13,7 +13,7 @@ import pytest
 
 from labgrader.remote import debian_packages, linux, web
 from labgrader.remote.base import HostUnreachable
-from labgrader.remote.restic import ResticRepository, snapshot_epoch
+from labgrader.remote.restic import NotInSnapshot, ResticRepository, snapshot_epoch
 from labgrader.remote.zabbix import HOST_MONITORED
 
 criterion = pytest.mark.criterion
@@ -167,7 +167,13 @@ def test_a_recent_backup_succeeded_and_restores(lab, server, inventory, scenario
         f"Le dernier instantané sur {backup} date de {age / 60:.0f} min : aucune sauvegarde n'a réussi depuis.")
     for line in scenario.expect("client_files_sha256"):
         expected, path = line.split(maxsplit=1)
-        digest = hashlib.sha256(repository.dump(latest.id, path)).hexdigest()
+        try:
+            restored = repository.dump(latest.id, path)
+        except NotInSnapshot:
+            restored = None
+        assert restored is not None, (f"{path} n'est pas dans le dernier instantané ({latest.id}) : la sauvegarde ne "
+                                      "contient plus les données clients.")
+        digest = hashlib.sha256(restored).hexdigest()
         assert digest == expected, (f"{path} restauré depuis l'instantané {latest.id} ne correspond pas à "
                                     "l'original : la sauvegarde ne protège pas les données clients.")
 

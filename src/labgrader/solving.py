@@ -32,6 +32,8 @@ class SelfTest:
     scenario: str
     not_failing_on_fresh_lab: list[str] = field(default_factory=list)
     not_passing_once_solved: list[str] = field(default_factory=list)
+    # Supporting checks that already held on the fresh lab: guards against a bad fix, not work to flip.
+    guards: list[str] = field(default_factory=list)
     checks: int = 0
 
     @property
@@ -69,6 +71,7 @@ def self_test(lab: lablib.RunningLab, report: Report, *, keep: bool = False, out
         result.not_failing_on_fresh_lab = sorted(
             [c for c, o in fresh.items() if o != "failed"] +
             [c for c, o in outcomes(fresh_report).items() if c not in fresh and o not in ("passed", "failed")])
+        result.guards = sorted(c for c, o in outcomes(fresh_report).items() if c not in fresh and o == "passed")
         report(f"fresh lab: {sum(o == 'failed' for o in fresh.values())}/{len(fresh)} checks fail as they must")
         solve(lab, report)
         solved = outcomes(run_check(lab, out / "solved"))

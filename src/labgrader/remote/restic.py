@@ -21,6 +21,10 @@ MAX_RESTORE = 64 << 20  # a lab file is small: a bounded read, whatever the repo
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 
 
+class NotInSnapshot(Exception):
+    """restic answered: the snapshot does not hold that file. A fact about the backup, not a failure to read it."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     id: str
@@ -105,7 +109,12 @@ class ResticRepository:
 
     def dump(self, snapshot: str, path: str) -> bytes:
         """One file of a snapshot, restored to memory on the grader (bounded)."""
-        content = self._run("dump", snapshot, path).stdout
+        try:
+            content = self._run("dump", snapshot, path).stdout
+        except CommandFailed as exc:
+            if "not found in snapshot" in exc.stderr:
+                raise NotInSnapshot(path) from None
+            raise
         if len(content) > MAX_RESTORE:
             raise RemoteError(f"{path} restauré dépasse {MAX_RESTORE >> 20} Mo : ce n'est pas un fichier du lab")
         return content
