@@ -24,6 +24,8 @@ class Role(BaseModel):
     name: str = ""
     description: str
     scripts: tuple[str, ...]
+    # Scripts under labs/roles/ that several roles share, run after the role's own.
+    shared_scripts: tuple[str, ...] = ()
     provision_secrets: dict[str, str] = {}
     provision_seed: bool = False
     transports: dict[str, dict[str, Any]]
@@ -39,7 +41,8 @@ class Role(BaseModel):
         """Provisioning scripts relative to the project root, the common one first (the Vagrantfile's view)."""
         root = paths.project_root()
         return [str((paths.roles_dir() / "common.sh").relative_to(root))] + [
-            str((self.directory / script).relative_to(root)) for script in self.scripts]
+            str((self.directory / script).relative_to(root)) for script in self.scripts] + [
+            str((paths.roles_dir() / script).relative_to(root)) for script in self.shared_scripts]
 
 
 @cache
@@ -59,4 +62,8 @@ def load(name: str) -> Role:
     for script in role.scripts:
         if not (role.directory / script).is_file():
             raise InputError(f"script '{script}' does not exist", path=paths.display(path), field="scripts")
+    for script in role.shared_scripts:
+        if "/" in script or not (paths.roles_dir() / script).is_file():
+            raise InputError(f"shared script '{script}' is not a script of labs/roles/", path=paths.display(path),
+                             field="shared_scripts")
     return role

@@ -3,6 +3,7 @@ partial states on the solved lab: one thing broken, the grid must change exactly
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +74,11 @@ def solved_lab_fixture(scenario_id: str):
         lablib.down(lablib.open_lab(scenario_id), lambda _: None)
 
     return solved
+
+
+def zabbix_on_server(password: str, code: str) -> str:
+    """A shell command, run on the Zabbix machine, that runs `code` with `api(method, params)` logged in as Admin
+    (lab_zabbix is the client the zabbix role installs there)."""
+    program = (f"import json\nfrom lab_zabbix import call, login\ntoken = login({json.dumps(password)})\n"
+               f"api = lambda method, params: call(method, params, token)\n{code}\n")
+    return f"python3 -c {shlex.quote(program)}"

@@ -6,13 +6,12 @@ Every `labgrader check` restarts the workstation once (≈ 15 s): near misses th
 one grid run, and each is put back by its `broken` block."""
 from __future__ import annotations
 
-import json
 import shlex
 from contextlib import ExitStack
 
 import pytest
 
-from .conftest import solved_lab_fixture
+from .conftest import solved_lab_fixture, zabbix_on_server
 
 pytestmark = pytest.mark.scenario_cycle
 solved = solved_lab_fixture("bloc1-integration")
@@ -22,25 +21,12 @@ NFT = "/etc/nftables.conf"
 
 
 def zabbix(code: str) -> str:
-    """A shell command, run on zbx1, that calls its API: `call(method, params)` and `host` (pc-compta-01's id)
-    are defined for `code`."""
-    program = f"""
-import json, urllib.request
-def call(method, params, auth=None):
-    body = {{"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({{"auth": auth}} if auth else {{}})}}
-    req = urllib.request.Request("http://127.0.0.1/zabbix/api_jsonrpc.php", json.dumps(body).encode(),
-                                 {{"Content-Type": "application/json-rpc"}})
-    answer = json.load(urllib.request.urlopen(req, timeout=30))
-    if "error" in answer:
-        raise SystemExit(json.dumps(answer["error"]))
-    return answer["result"]
-token = call("user.login", {{"username": "Admin", "password": {json.dumps(ZABBIX_PASSWORD)}}})
-api = lambda method, params: call(method, params, token)
+    """A shell command, run on zbx1, that calls its API: `api(method, params)`, `host` (pc-compta-01's id) and
+    `agent` (its agent interface) are defined for `code`."""
+    return zabbix_on_server(ZABBIX_PASSWORD, f"""
 host = api("host.get", {{"filter": {{"host": ["pc-compta-01"]}}, "output": ["hostid"]}})[0]["hostid"]
 agent = api("hostinterface.get", {{"hostids": host, "filter": {{"type": 1}}, "output": ["interfaceid"]}})[0]
-{code}
-"""
-    return f"python3 -c {shlex.quote(program)}"
+{code}""")
 
 
 def test_every_check_fails_on_the_fresh_lab_and_passes_once_solved(solved):

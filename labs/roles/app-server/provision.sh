@@ -37,14 +37,6 @@ systemctl daemon-reload
 systemctl enable lab-srv-data-persistance.service >/dev/null 2>&1
 systemctl start lab-srv-data-persistance.service
 
-# The lab has no Internet: Debian's mirrors are unreachable, so apt lists only the company's own repository
-# (the scenario adds it), as on a server fed by an internal mirror.
-for sources in /etc/apt/sources.list.d/*.sources; do
-  if [ -f "$sources" ] && ! grep -q '^Enabled: no' "$sources"; then
-    sed -i '/^Types:/i Enabled: no' "$sources"
-    sed -i "1i # Désactivé : le réseau du lab n'a pas accès à Internet (miroir Debian injoignable)." "$sources"
-  fi
-done
 
 # The backup: restic, run every 2 minutes by a timer (enabled once the scenario has written backup.env); each
 # success writes its time, which the supervision reads (agent key sauvegarde.age).
@@ -90,16 +82,11 @@ WantedBy=timers.target
 UNIT
 systemctl daemon-reload
 
-# The supervision's agent, answering the lab's Zabbix server, with the backup's age: seconds since the last
-# successful backup, -1 if none ever succeeded.
-if [ -n "${LAB_ZABBIX_ADDRESS:-}" ]; then
-  sed -i -e "s/^Server=.*/Server=$LAB_ZABBIX_ADDRESS/" -e "s/^ServerActive=.*/ServerActive=$LAB_ZABBIX_ADDRESS/" \
-    /etc/zabbix/zabbix_agentd.conf
-  echo "Hostname=$LAB_MACHINE" > /etc/zabbix/zabbix_agentd.conf.d/hostname.conf
-  cat > /etc/zabbix/zabbix_agentd.conf.d/sauvegarde.conf <<'CONF'
+# The backup's age for the supervision: seconds since the last successful backup, -1 if none ever succeeded
+# (../parc-server.sh then points the agent at the lab's Zabbix server and disables Debian's sources).
+install -d /etc/zabbix/zabbix_agentd.conf.d
+cat > /etc/zabbix/zabbix_agentd.conf.d/sauvegarde.conf <<'CONF'
 # Âge de la dernière sauvegarde réussie de /srv/data, en secondes (-1 : aucune réussite enregistrée).
 UserParameter=sauvegarde.age,f=/var/lib/sauvegarde/derniere-reussite; if [ -r $f ]; then echo $(( $(date +%s) - $(cat $f) )); else echo -1; fi
 CONF
-  systemctl enable --now zabbix-agent >/dev/null 2>&1
-fi
 echo "application server $LAB_MACHINE: /srv/data ($(df -h --output=size /srv/data | tail -1 | tr -d ' ')), backup timer ready"

@@ -57,20 +57,5 @@ signées par la clé <a href="durand-archive.asc">durand-archive.asc</a> (emprei
 HTML
 systemctl enable --now apache2 >/dev/null 2>&1
 
-# The lab has no Internet: Debian's mirrors are unreachable, so apt's sources for them are disabled (an `apt
-# update` of the parc then reports only what the lab really serves).
-for sources in /etc/apt/sources.list.d/*.sources; do
-  if [ -f "$sources" ] && ! grep -q '^Enabled: no' "$sources"; then
-    sed -i '/^Types:/i Enabled: no' "$sources"
-    sed -i "1i # Désactivé : le réseau du lab n'a pas accès à Internet (miroir Debian injoignable)." "$sources"
-  fi
-done
-
-# The supervision's agent, answering the lab's Zabbix server.
-if [ -n "${LAB_ZABBIX_ADDRESS:-}" ]; then
-  sed -i -e "s/^Server=.*/Server=$LAB_ZABBIX_ADDRESS/" -e "s/^ServerActive=.*/ServerActive=$LAB_ZABBIX_ADDRESS/" \
-    /etc/zabbix/zabbix_agentd.conf
-  echo "Hostname=$LAB_MACHINE" > /etc/zabbix/zabbix_agentd.conf.d/hostname.conf
-  systemctl enable --now zabbix-agent >/dev/null 2>&1
-fi
+# The Debian sources and the Zabbix agent: ../parc-server.sh, run after this script.
 echo "repository on $LAB_MACHINE: bookworm-durand (1.0-1), bookworm-durand-security (1.0-2), key $fingerprint"

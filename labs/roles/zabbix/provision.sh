@@ -30,5 +30,33 @@ make-ssl-cert generate-default-snakeoil --force-overwrite
 a2enmod -q ssl >/dev/null
 a2ensite -q default-ssl >/dev/null
 systemctl enable --now postgresql >/dev/null 2>&1
+# The one JSON-RPC client the lab's own scripts on this machine use (scenario steps, the admin password, tests):
+# plain urllib, the container has no pip. Local, over http on 127.0.0.1: the network sees HTTPS only.
+install -d /usr/local/lib/python3.11/dist-packages
+cat > /usr/local/lib/python3.11/dist-packages/lab_zabbix.py <<'PY'
+"""Zabbix's API from inside its own machine, for the lab's scripts (written by labgrader's zabbix role)."""
+import json
+import urllib.request
+
+URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
+
+
+class ApiError(RuntimeError):
+    """Zabbix answered with an error."""
+
+
+def call(method, params, auth=None, timeout=30):
+    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({"auth": auth} if auth else {})}
+    request = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.load(response)
+    if "error" in answer:
+        raise ApiError(f"{method}: {answer['error'].get('data') or answer['error'].get('message')}")
+    return answer["result"]
+
+
+def login(password, user="Admin"):
+    return call("user.login", {"username": user, "password": password})
+PY
 systemctl enable --now zabbix-server zabbix-agent apache2 >/dev/null 2>&1
 echo "zabbix services started on $LAB_MACHINE"

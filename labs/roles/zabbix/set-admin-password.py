@@ -3,24 +3,9 @@
 
 Plain urllib: the container has no pip. Zabbix 6.0's user.update takes `passwd` alone; from 6.2 on, changing
 one's own password also needs `current_passwd`, so that form is the fallback."""
-import json
 import os
 import time
-import urllib.request
-
-URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
-
-
-def call(method, params, auth=None):
-    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
-    if auth:
-        body["auth"] = auth
-    request = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer = json.load(response)
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error'].get('data') or answer['error'].get('message')}")
-    return answer["result"]
+from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 
 deadline = time.monotonic() + 120

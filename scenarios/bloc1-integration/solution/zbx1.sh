@@ -2,16 +2,8 @@
 # Reference solution of A1.1 in the supervision: the host, its agent interface and its indicators.
 set -eu
 python3 - <<'PY'
-import json, os, time, urllib.request
-
-URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
-def call(method, params, auth=None):
-    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({"auth": auth} if auth else {})}
-    req = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
-    answer = json.load(urllib.request.urlopen(req, timeout=30))
-    if "error" in answer:
-        raise SystemExit(f"{method}: {answer['error']['data']}")
-    return answer["result"]
+import os, time
+from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
 group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]

@@ -4,24 +4,13 @@
 # with its problems open. The NAS's disk problem is the one to escalate: no action in the lab can repair it.
 set -eu
 python3 - <<'PY'
-import json
 import os
 import subprocess
 import tempfile
 import time
-import urllib.request
+from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
-URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
 PROBLEM_WAIT_S = 240
-
-
-def call(method, params, auth=None):
-    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({"auth": auth} if auth else {})}
-    req = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
-    answer = json.load(urllib.request.urlopen(req, timeout=30))
-    if "error" in answer:
-        raise SystemExit(f"{method}: {answer['error']['data']}")
-    return answer["result"]
 
 
 AGENT, TRAPPER = 0, 2

@@ -3,25 +3,14 @@
 # (bounded wait); the NAS's disk problem stays open, escalated to the administrator rather than "fixed".
 set -eu
 python3 - <<'PY'
-import json
 import os
 import time
-import urllib.request
+from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
-URL = "http://127.0.0.1/zabbix/api_jsonrpc.php"
 RESOLVE_WAIT_S = 180
 RESOLVED = ["/srv/data rempli à plus de 80 %", "durand-intranet ne répond pas sur le port 8080",
             "Aucune sauvegarde réussie de /srv/data depuis plus de 10 minutes"]
 ESCALATED = "Disque du NAS : secteurs réalloués sur sda"
-
-
-def call(method, params, auth=None):
-    body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1, **({"auth": auth} if auth else {})}
-    req = urllib.request.Request(URL, json.dumps(body).encode(), {"Content-Type": "application/json-rpc"})
-    answer = json.load(urllib.request.urlopen(req, timeout=30))
-    if "error" in answer:
-        raise SystemExit(f"{method}: {answer['error']['data']}")
-    return answer["result"]
 
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
