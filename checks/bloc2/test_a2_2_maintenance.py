@@ -13,7 +13,7 @@ import pytest
 
 from labgrader.remote import debian_packages, linux, web
 from labgrader.remote.base import HostUnreachable
-from labgrader.remote.restic import NotInSnapshot, ResticRepository, snapshot_epoch
+from labgrader.remote.restic import NoRepository, NotInSnapshot, ResticRepository, parse_repository, snapshot_epoch
 from labgrader.remote.zabbix import HOST_MONITORED
 
 criterion = pytest.mark.criterion
@@ -35,6 +35,16 @@ def server(lab, scenario):
 @pytest.fixture(scope="module")
 def parc(lab, scenario):
     return {name: lab.ssh(name) for name in scenario.expect("parc_hosts")}
+
+
+def _setting(text: str, name: str) -> str | None:
+    """A NAME=value of a shell-style settings file (the last one wins, as when the shell reads it)."""
+    found = None
+    for line in text.splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == name:
+            found = value.strip().strip("'\"")
+    return found
 
 
 def _address(inventory, name: str) -> str:
@@ -69,11 +79,14 @@ def _running_version(inventory, scenario) -> str:
 
 # --- CE.7 Les patches de sécurité sont installés sans erreur technique ------------------------------------------
 
+def _installed(server, package: str) -> dict[str, str]:
+    return debian_packages.parse_installed(server.run("/usr/bin/dpkg-query -W -f %s %s", DPKG_FORMAT, package).stdout)
+
+
 @criterion("A2.2/CE.7", title="La version corrigée de l'intranet est installée sur le serveur", impact=1.0)
 def test_the_fixed_version_is_installed(server, scenario):
     package, fixed = scenario.expect("package"), scenario.expect("package_fixed_version")
-    installed = debian_packages.parse_installed(
-        server.run("/usr/bin/dpkg-query -W -f %s %s", DPKG_FORMAT, package).stdout)
+    installed = _installed(server, package)
     assert package in installed, f"Le paquet {package} n'est plus installé sur {server.name} : l'intranet a disparu."
     assert debian_packages.at_least(installed[package], fixed), (
         f"{server.name} a {package} {installed[package]} ; le correctif de sécurité est la version {fixed} "
@@ -81,12 +94,15 @@ def test_the_fixed_version_is_installed(server, scenario):
 
 
 @criterion("A2.2/CE.7", title="Le correctif est en service : l'intranet qui répond est la version corrigée", impact=1.0)
-def test_the_running_intranet_is_the_fixed_version(inventory, scenario):
-    fixed = scenario.expect("package_fixed_version")
+def test_the_running_intranet_is_the_fixed_version(server, inventory, scenario):
+    package, fixed = scenario.expect("package"), scenario.expect("package_fixed_version")
     running = _running_version(inventory, scenario)
+    on_disk = _installed(server, package).get(package, "absent")
+    why = ("le paquet installé est pourtant à jour : le service n'a pas été redémarré depuis la mise à jour, l'ancien "
+           "code vulnérable tourne encore" if on_disk != "absent" and debian_packages.at_least(on_disk, fixed)
+           else f"le paquet installé est {on_disk} : la mise à jour n'a pas été faite")
     assert debian_packages.at_least(running, fixed), (
-        f"L'intranet en service répond « {running} » alors que le correctif est la version {fixed} : le paquet a pu "
-        "être mis à jour sans que le service soit redémarré, l'ancien code vulnérable tourne encore.")
+        f"L'intranet en service répond « {running} » alors que le correctif est la version {fixed} ; {why}.")
 
 
 @criterion("A2.2/CE.7", title="Aucune mise à jour de sécurité n'est en attente sur le parc, dont les paquets sont "
@@ -118,9 +134,17 @@ def test_no_machine_has_an_update_pending_nor_a_broken_package(parc, inventory, 
 def test_the_intranet_answers_and_is_enabled(server, inventory, scenario):
     answer = _intranet(inventory, scenario, "/")
     assert answer.status == 200, f"L'intranet répond HTTP {answer.status} à sa page d'accueil : il n'est pas rétabli."
-    state, _ = linux.unit_state(server, f"{scenario.expect('service')}.service")
-    assert state == "enabled", (f"Le service {scenario.expect('service')} est « {state} » au démarrage : il "
-                                "répond aujourd'hui mais ne repartira pas au prochain redémarrage du serveur.")
+    unit = f"{scenario.expect('service')}.service"
+    enabled, active = linux.unit_state(server, unit)
+    assert active == "active", (f"Le service {unit} est « {active} » : ce qui répond n'est pas le service du système "
+                                "(lancé à la main ?), rien ne le relancera s'il s'arrête.")
+    assert enabled == "enabled", (f"Le service {unit} est « {enabled} » au démarrage : il répond aujourd'hui mais ne "
+                                  "repartira pas au prochain redémarrage du serveur.")
+    pid, _environ = linux.service_process(server, unit)
+    listening = linux.listening_pids(server.check_output("/usr/bin/ss -Hltnp"), scenario.expect("service_port"))
+    assert pid in listening, (f"Le port {scenario.expect('service_port')} est tenu par le processus "
+                              f"{sorted(listening) or '?'} et non par le service {unit} (PID {pid}) : l'intranet qui "
+                              "répond a été lancé à la main.")
 
 
 @criterion("A2.2/CE.9", title="L'espace des données est libéré sans rien perdre et ne se remplit plus", impact=1.0)
@@ -134,7 +158,23 @@ def test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling(se
         assert result.ok, f"{path} a disparu de {server.name} : des données de l'entreprise ont été perdues."
         digest = hashlib.sha256(base64.b64decode(result.stdout)).hexdigest()
         assert digest == expected, f"{path} a été modifié (SHA-256 {digest[:12]}…) : les données clients ont changé."
+    held = linux.open_deleted_files(server, data)
+    assert not held, (f"Des fichiers supprimés restent ouverts par un processus ({', '.join(held[:3])}) : leur place "
+                      "n'est pas rendue tant que le processus tourne, l'espace n'est pas vraiment libéré.")
     log = scenario.expect("log_file")
+    kind = server.run("/usr/bin/stat -c %s %s", "%F", log)
+    assert kind.ok, f"Le journal {log} a été supprimé : l'intranet n'a plus de journal, et la cause n'est pas traitée."
+    assert kind.stdout.strip() in ("regular file", "regular empty file"), (
+        f"Le journal {log} n'est plus un fichier ({kind.stdout.strip()}) : rediriger le journal ne traite pas la "
+        "cause du remplissage.")
+    unit, variable = f"{scenario.expect('service')}.service", scenario.expect("log_level_variable")
+    _pid, environ = linux.service_process(server, unit)
+    where = "celui du service en cours" if environ is not None else f"réglé dans {scenario.expect('log_level_file')}"
+    level = (linux.environment_value(environ, variable) if environ is not None else
+             _setting(server.run("/usr/bin/cat %s", scenario.expect("log_level_file")).stdout, variable))
+    assert (level or "").strip().lower() != "debug", (
+        f"{variable}=debug est toujours {where} : la cause du remplissage n'est pas corrigée ; vider le journal ne "
+        "suffit pas.")
     before = int(server.check_output("/usr/bin/stat -c %s %s", "%s", log) or 0)
     time.sleep(LOG_WATCH_S)
     after = int(server.check_output("/usr/bin/stat -c %s %s", "%s", log) or 0)
@@ -164,17 +204,25 @@ def test_the_scheduled_backup_works_and_restores(lab, server, inventory, scenari
         f"Le correcteur a lancé {service} comme le ferait la minuterie : il échoue (« {result} ») ; la sauvegarde "
         "planifiée ne fonctionne pas.")
     backup = scenario.expect("backup_server")
+    configured = parse_repository(_setting(server.check_output("/usr/bin/cat %s", scenario.expect("backup_env_file")),
+                                           "RESTIC_REPOSITORY") or "")
+    nas = {backup, _address(inventory, backup), f"{backup}.{inventory.domain.name}" if inventory.domain else backup}
+    assert configured and configured[0] in nas, (
+        f"La sauvegarde est réglée vers « {configured or 'aucun dépôt SFTP'} » : ce n'est pas le NAS {backup}.")
     ssh = inventory.hosts[backup].transports.ssh
     repository = ResticRepository(backup, address=_address(inventory, backup), port=ssh.port, user=ssh.user,
                                   key_file=ssh.key_file, host_key_line=ssh.host_key,
-                                  known_hosts=inventory.known_hosts_file(),
-                                  path=scenario.expect("backup_repository_path"),
+                                  known_hosts=inventory.known_hosts_file(), path=configured[1],
                                   password=lab.secret("restic_repository_password"), recorder=lab.recorder)
-    snapshots = repository.snapshots()
-    assert snapshots, f"Le dépôt de sauvegarde de {backup} ne contient aucun instantané."
+    try:
+        snapshots = repository.snapshots()
+    except NoRepository:
+        snapshots = None
+    assert snapshots is not None, f"Il n'y a pas de dépôt restic à {configured[1]} sur {backup}."
+    assert snapshots, f"Le dépôt de sauvegarde {configured[1]} de {backup} ne contient aucun instantané."
     latest = snapshots[-1]
     assert snapshot_epoch(latest.time) > started - RUN_SLACK_S, (
-        f"La sauvegarde lancée par le correcteur n'a laissé aucun instantané dans {scenario.expect('backup_repository_path')} "
+        f"La sauvegarde lancée par le correcteur n'a laissé aucun instantané dans {configured[1]} "
         f"sur {backup} (le dernier date de {latest.time}) : elle écrit ailleurs que dans le dépôt du NAS.")
     for line in scenario.expect("client_files_sha256"):
         expected, path = line.split(maxsplit=1)
@@ -196,7 +244,8 @@ def test_the_alerts_are_resolved_not_silenced(supervision, scenario):
     assert host is not None, f"L'hôte {host_name} a disparu de la supervision : ses alertes ne peuvent plus se lever."
     assert host["status"] == HOST_MONITORED, f"La supervision de {host_name} est désactivée : les alertes sont muettes."
     assert host.get("maintenance_status", "0") == "0", (
-        f"{host_name} est en période de maintenance dans Zabbix : ses alertes sont masquées, pas résolues.")
+        f"{host_name} est en période de maintenance dans Zabbix (ou en sort depuis moins d'une minute) : ses alertes "
+        "sont masquées, pas résolues.")
     names = scenario.expect("triggers_resolved_by_fix")
     triggers = {t["description"]: t for t in supervision.triggers(host["hostid"], names)}
     now = time.time()
@@ -204,6 +253,10 @@ def test_the_alerts_are_resolved_not_silenced(supervision, scenario):
         trigger = triggers.get(name)
         assert trigger is not None, f"Le déclencheur « {name} » a été supprimé : l'alerte ne peut plus se lever."
         assert trigger["status"] == ENABLED, f"Le déclencheur « {name} » est désactivé : l'alerte est muette."
+        wanted = scenario.expect("trigger_expressions")[name]
+        assert " ".join(trigger["expression"].split()) == " ".join(wanted.split()), (
+            f"Le déclencheur « {name} » a été modifié ({trigger['expression']} au lieu de {wanted}) : changer le seuil "
+            "fait taire l'alerte sans résoudre le problème.")
         for item in trigger["items"]:
             assert item["status"] == ENABLED, f"L'élément {item['key_']} de « {name} » est désactivé."
             fresh = now - int(item.get("lastclock") or 0)
@@ -225,15 +278,27 @@ def test_the_problem_to_escalate_is_left_for_the_administrator(supervision, scen
     triggers = supervision.triggers(host["hostid"], [name])
     assert triggers and triggers[0]["status"] == ENABLED, (
         f"Le déclencheur « {name} » a été supprimé ou désactivé : le brief demande d'escalader, pas de masquer.")
+    assert host.get("maintenance_status", "0") == "0", (
+        f"{scenario.expect('escalation_host')} a été mis en maintenance dans Zabbix : l'alerte à escalader est masquée.")
+    suppressed = [p for p in supervision.problems(host["hostid"]) if p["name"] == name and p.get("suppressed") == "1"]
+    assert not suppressed, f"Le problème « {name} » est masqué (supprimé de l'affichage) au lieu d'être escaladé."
     assert triggers[0]["value"] != OK_VALUE, (
         f"« {name} » n'est plus en problème alors qu'il ne se répare pas sur place : l'alerte a été modifiée.")
 
 
 @criterion("A2.2/CE.6", title="Aucune permission élargie pour faire disparaître une panne", impact=0.3,
            supporting=True)
-def test_no_permission_was_widened(server, scenario):
-    data = scenario.expect("data_path")
-    widened = server.check_output("/usr/bin/find %s %s -xdev -perm -o+w ! -type l", data,
-                                  scenario.expect("backup_env_file")).split()
+def test_no_permission_was_widened(server, lab, scenario):
+    # Writable by anyone anywhere the repair touches; the backup's secrets readable by anyone.
+    places = [scenario.expect("data_path"), "/etc/restic", scenario.expect("log_level_file"), "/root/.ssh"]
+    widened = server.run("/usr/bin/find %s %s %s %s -xdev -perm -o+w ! -type l", *places).stdout.split()
+    exposed = (server.run("/usr/bin/find %s -type f -perm -o+r", "/etc/restic").stdout.split() +
+               server.run("/usr/bin/find %s -type f -name %s ! -name %s -perm -o+r", "/root/.ssh", "id_*",
+                          "*.pub").stdout.split())
+    nas = lab.ssh(scenario.expect("backup_server"))
+    widened += nas.run("/usr/bin/find %s -xdev -perm -o+w ! -type l",
+                       scenario.expect("backup_repository_path")).stdout.split()
     assert not widened, f"Fichiers ou dossiers modifiables par tous : {', '.join(widened[:10])}."
+    assert not exposed, (
+        f"Secrets de la sauvegarde lisibles par tous : {', '.join(exposed[:10])}.")
 

@@ -159,7 +159,7 @@ class Scenario(Strict):
     brief: str
     lab: LabSpec
     seed: Seed = Seed()
-    expected: dict[str, str | int | bool | tuple[str, ...]] = Field(
+    expected: dict[str, str | int | bool | tuple[str, ...] | dict[str, str]] = Field(
         default={}, description="what the brief asks for, as the checks read it (names, OUs, users…)")
     profiles: dict[str, Profile] = Field(min_length=1)
     setup: tuple[Step, ...] = Field(default=(), description="the starting state: run once, after the roles")

@@ -15,6 +15,7 @@ solved = solved_lab_fixture("bloc2-maintenance")
 AUTOMATED = ("A2.2/CE.7", "A2.2/CE.9")
 ZABBIX_PASSWORD = "Zbx-Durand-2026!"  # scenarios/bloc2-maintenance.yaml, lab.zabbix.admin_password
 SERVICE_TRIGGER = "durand-intranet ne répond pas sur le port 8080"
+DATA_TRIGGER = "/srv/data rempli à plus de 80 %"
 ESCALATION_TRIGGER = "Disque du NAS : secteurs réalloués sur sda"
 APT = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold"
 DEFAULTS = "/etc/default/durand-intranet"
@@ -54,7 +55,7 @@ def test_a_truncated_log_with_debug_still_on_is_a_disk_that_will_fill_again(solv
         assert solved.grid("debug-on")["A2.2/CE.9"] == "not_met"
     check = "test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling"
     assert solved.outcomes("debug-on")[check] == "failed"
-    assert "a grossi" in solved.messages("debug-on")[check]
+    assert "LOG_LEVEL=debug" in solved.messages("debug-on")[check]
 
 
 def test_space_freed_by_removing_client_files_is_data_lost(solved):
@@ -99,3 +100,42 @@ def test_a_quieter_log_level_than_info_is_another_correct_fix(solved):
     check = "test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling"
     assert solved.outcomes("warning-level")[check] == "passed"
     assert solved.outcomes("warning-level")["test_the_running_intranet_is_the_fixed_version"] == "passed"
+
+
+def test_a_raised_threshold_silences_the_alert_it_does_not_resolve_it(solved):
+    def threshold(percent: int) -> str:
+        return zabbix_on_server(ZABBIX_PASSWORD, f"""
+found = api("trigger.get", {{"filter": {{"description": [{json.dumps(DATA_TRIGGER)}]}}, "output": ["triggerid"]}})
+api("trigger.update", {{"triggerid": found[0]["triggerid"],
+                        "expression": "last(/srv1/vfs.fs.size[/srv/data,pused])>{percent}"}})""")
+    with solved.broken("zbx1", threshold(99), threshold(80)):
+        assert solved.grid("threshold-raised")["A2.2/CE.9"] == "not_met"
+    assert "a été modifié" in solved.messages("threshold-raised")["test_the_alerts_are_resolved_not_silenced"]
+
+
+def test_an_intranet_started_by_hand_is_not_the_service_restored(solved):
+    by_hand = ("systemctl stop durand-intranet && (setsid nohup /usr/bin/python3 /usr/lib/durand-intranet/intranet.py "
+               ">/dev/null 2>&1 &) && sleep 2")
+    with solved.broken("srv1", by_hand, "pkill -f '[/]usr/lib/durand-intranet/intranet.py'; sleep 1; "
+                                        "systemctl start durand-intranet"):
+        assert solved.grid("by-hand")["A2.2/CE.9"] == "not_met"
+    assert solved.outcomes("by-hand")["test_the_intranet_answers_and_is_enabled"] == "failed"
+
+
+def test_a_log_sent_to_dev_null_hides_the_cause(solved):
+    log = "/srv/data/logs/intranet.log"
+    breaking = (f"sed -i 's/^LOG_LEVEL=.*/LOG_LEVEL=debug/' {DEFAULTS} && ln -sf /dev/null {log} && "
+                "systemctl restart durand-intranet")
+    restoring = (f"sed -i 's/^LOG_LEVEL=.*/LOG_LEVEL=info/' {DEFAULTS} && rm -f {log} && "
+                 f"install -o intranet -g intranet -m 644 /dev/null {log} && systemctl restart durand-intranet")
+    with solved.broken("srv1", breaking, restoring):
+        assert solved.grid("dev-null")["A2.2/CE.9"] == "not_met"
+    check = "test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling"
+    assert solved.outcomes("dev-null")[check] == "failed"
+
+
+def test_client_files_moved_off_the_data_behind_a_symlink_are_not_backed_up(solved):
+    with solved.broken("srv1", "mv /srv/data/clients /root/ailleurs && ln -s /root/ailleurs /srv/data/clients",
+                       "rm /srv/data/clients && mv /root/ailleurs /srv/data/clients"):
+        assert solved.grid("clients-symlink")["A2.2/CE.9"] == "not_met"
+    assert solved.outcomes("clients-symlink")["test_the_scheduled_backup_works_and_restores"] == "failed"

@@ -66,3 +66,13 @@ def test_restic_snapshot_times_are_read_to_the_microsecond(written, epoch):
 def test_offers_merge_to_the_highest_version():
     assert dp.merge({"a": "1.0-2"}, {"a": "1.0-10", "b": "2"}, {"a": "1.0-3"}) == {"a": "1.0-10", "b": "2"}, \
         "la plus haute version selon dpkg"
+
+
+@pytest.mark.parametrize("setting, parsed", [
+    ("sftp:restic@bkp1:/srv/restic/srv1", ("bkp1", "/srv/restic/srv1")),
+    ('"sftp:restic@192.168.57.40:/srv/restic/srv1"', ("192.168.57.40", "/srv/restic/srv1")),
+    ("/var/backups/local", None), ("rest:http://bkp1:8000/", None),
+])
+def test_the_repository_a_backup_job_names_is_read_as_host_and_path(setting, parsed):
+    from labgrader.remote import restic
+    assert restic.parse_repository(setting) == parsed, f"{setting} lu à tort"

@@ -145,3 +145,18 @@ def test_a_tcp_probe_tells_open_from_refused():
     finally:
         server.close()
     assert linux.tcp_probe("127.0.0.1", port, timeout=2) == "refused"
+
+
+def test_the_process_listening_on_a_port_is_read_from_ss():
+    from labgrader.remote import linux
+    ss = ('LISTEN 0 5 0.0.0.0:8080 0.0.0.0:* users:(("python3",pid=812,fd=3))\n'
+          'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=101,fd=3))\n')
+    assert linux.listening_pids(ss, 8080) == {812}, "le PID qui écoute sur 8080"
+    assert linux.listening_pids(ss, 9090) == set(), "personne n'écoute sur 9090"
+
+
+def test_a_process_environment_is_read_from_proc():
+    from labgrader.remote import linux
+    environ = "LANG=C.UTF-8\0LOG_LEVEL=debug\0PATH=/usr/bin\0"
+    assert linux.environment_value(environ, "LOG_LEVEL") == "debug", "la variable du processus"
+    assert linux.environment_value(environ, "PORT") is None, "une variable absente n'a pas de valeur"

@@ -339,3 +339,38 @@ def smb_listing(host: SshHost, share: str, user: str, password: str) -> tuple[bo
     result = host.run_script(f"smbclient ls {share} as {user}", script,
                              {"SHARE": share, "SMB_USER": user, "PASSWD": password})
     return result.ok, result.stdout.strip()
+
+
+def listening_pids(ss: str, port: int) -> set[int]:
+    """PIDs of the processes listening on a TCP port, from `ss -Hltnp` ('users:(("python3",pid=812,fd=3))')."""
+    found: set[int] = set()
+    for line in ss.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[3].rpartition(":")[2] == str(port):
+            found.update(int(pid) for pid in re.findall(r"pid=(\d+)", line))
+    return found
+
+
+def environment_value(environ: str, name: str) -> str | None:
+    """A variable of a process's environment as /proc/PID/environ holds it (NUL-separated), None when unset."""
+    for entry in environ.split("\0"):
+        key, sep, value = entry.partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
+def service_process(host: SshHost, unit: str) -> tuple[int, str | None]:
+    """(MainPID, its environment) of a running unit; (0, None) when it runs no process."""
+    pid = int(host.check_output("/usr/bin/systemctl show -P MainPID %s", unit).strip() or 0)
+    if pid <= 0:
+        return 0, None
+    environ = host.run("/usr/bin/cat %s", f"/proc/{pid}/environ")
+    return pid, environ.stdout if environ.ok else None
+
+
+def open_deleted_files(host: SshHost, under: str) -> list[str]:
+    """Files under a path that were deleted while a process holds them open: their space is not given back."""
+    found = host.run("/usr/bin/find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/fd/*' -lname %s -printf '%%l\\n'",
+                     f"{under.rstrip('/')}/* (deleted)")
+    return sorted(set(found.stdout.split("\n")) - {""})

@@ -25,6 +25,24 @@ class NotInSnapshot(Exception):
     """restic answered: the snapshot does not hold that file. A fact about the backup, not a failure to read it."""
 
 
+class NoRepository(Exception):
+    """restic answered: there is no repository at that path. A fact about the backup, not a failure to read it."""
+
+
+# What restic 0.14 says when a path holds no repository, and when a snapshot does not hold a file as a file.
+NO_REPOSITORY = ("unable to open config file", "Is there a repository at the following location?")
+NOT_A_FILE = ("not found in snapshot", "should be a dir, but is a", "cannot dump file")
+
+
+def parse_repository(setting: str) -> tuple[str, str] | None:
+    """'sftp:restic@bkp1:/srv/restic/srv1' → ('bkp1', '/srv/restic/srv1'); None when not an SFTP repository."""
+    rest = setting.strip().strip("'\"").removeprefix("sftp:")
+    if rest == setting.strip().strip("'\"") or ":" not in rest:
+        return None
+    host, _, path = rest.partition(":")
+    return host.rpartition("@")[2], path
+
+
 @dataclass(frozen=True)
 class Snapshot:
     id: str
@@ -105,14 +123,19 @@ class ResticRepository:
         return done
 
     def snapshots(self) -> list[Snapshot]:
-        return parse_snapshots(self._run("snapshots", "--json").stdout.decode(errors="replace"))
+        try:
+            return parse_snapshots(self._run("snapshots", "--json").stdout.decode(errors="replace"))
+        except CommandFailed as exc:
+            if any(sign in exc.stderr for sign in NO_REPOSITORY):
+                raise NoRepository(self.path) from None
+            raise
 
     def dump(self, snapshot: str, path: str) -> bytes:
         """One file of a snapshot, restored to memory on the grader (bounded)."""
         try:
             content = self._run("dump", snapshot, path).stdout
         except CommandFailed as exc:
-            if "not found in snapshot" in exc.stderr:
+            if any(sign in exc.stderr for sign in NOT_A_FILE):
                 raise NotInSnapshot(path) from None
             raise
         if len(content) > MAX_RESTORE:
