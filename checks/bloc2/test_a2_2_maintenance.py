@@ -3,7 +3,7 @@
 Each fact is taken from where it shows: the intranet's answer and the repository's index from the grader (what
 a user and apt see), a file restored from the backup by the grader's own restic, the supervision's triggers
 and items from its API, the package database and the data over SSH. The fixed version, the data's checksums,
-the thresholds and the trigger names come from the scenario's `expected:`; the candidate is root on every
+the thresholds, the trigger names and expressions come from the scenario's `expected:`; the candidate is root on every
 machine, the repository included, so its index says what else the suite offers, never what the fix is."""
 import base64
 import hashlib
@@ -35,16 +35,6 @@ def server(lab, scenario):
 @pytest.fixture(scope="module")
 def parc(lab, scenario):
     return {name: lab.ssh(name) for name in scenario.expect("parc_hosts")}
-
-
-def _setting(text: str, name: str) -> str | None:
-    """A NAME=value of a shell-style settings file (the last one wins, as when the shell reads it)."""
-    found = None
-    for line in text.splitlines():
-        key, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and key.strip() == name:
-            found = value.strip().strip("'\"")
-    return found
 
 
 def _address(inventory, name: str) -> str:
@@ -171,7 +161,7 @@ def test_the_data_filesystem_has_room_kept_the_client_files_and_stops_filling(se
     _pid, environ = linux.service_process(server, unit)
     where = "celui du service en cours" if environ is not None else f"réglé dans {scenario.expect('log_level_file')}"
     level = (linux.environment_value(environ, variable) if environ is not None else
-             _setting(server.run("/usr/bin/cat %s", scenario.expect("log_level_file")).stdout, variable))
+             linux.shell_setting(server.run("/usr/bin/cat %s", scenario.expect("log_level_file")).stdout, variable))
     assert (level or "").strip().lower() != "debug", (
         f"{variable}=debug est toujours {where} : la cause du remplissage n'est pas corrigée ; vider le journal ne "
         "suffit pas.")
@@ -204,8 +194,8 @@ def test_the_scheduled_backup_works_and_restores(lab, server, inventory, scenari
         f"Le correcteur a lancé {service} comme le ferait la minuterie : il échoue (« {result} ») ; la sauvegarde "
         "planifiée ne fonctionne pas.")
     backup = scenario.expect("backup_server")
-    configured = parse_repository(_setting(server.check_output("/usr/bin/cat %s", scenario.expect("backup_env_file")),
-                                           "RESTIC_REPOSITORY") or "")
+    settings = server.check_output("/usr/bin/cat %s", scenario.expect("backup_env_file"))
+    configured = parse_repository(linux.shell_setting(settings, "RESTIC_REPOSITORY") or "")
     nas = {backup, _address(inventory, backup), f"{backup}.{inventory.domain.name}" if inventory.domain else backup}
     assert configured and configured[0] in nas, (
         f"La sauvegarde est réglée vers « {configured or 'aucun dépôt SFTP'} » : ce n'est pas le NAS {backup}.")

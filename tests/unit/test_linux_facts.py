@@ -160,3 +160,11 @@ def test_a_process_environment_is_read_from_proc():
     environ = "LANG=C.UTF-8\0LOG_LEVEL=debug\0PATH=/usr/bin\0"
     assert linux.environment_value(environ, "LOG_LEVEL") == "debug", "la variable du processus"
     assert linux.environment_value(environ, "PORT") is None, "une variable absente n'a pas de valeur"
+
+
+def test_a_shell_settings_file_is_read_as_the_shell_would():
+    from labgrader.remote import linux
+    text = "# LOG_LEVEL=debug\nLOG_LEVEL=debug\nexport PORT=8080\nLOG_LEVEL='info'\n"
+    assert linux.shell_setting(text, "LOG_LEVEL") == "info", "la dernière affectation l'emporte, commentaires ignorés"
+    assert linux.shell_setting(text, "PORT") == "8080", "export est lu"
+    assert linux.shell_setting(text, "USER") is None, "une variable absente n'a pas de valeur"

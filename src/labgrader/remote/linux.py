@@ -374,3 +374,14 @@ def open_deleted_files(host: SshHost, under: str) -> list[str]:
     found = host.run("/usr/bin/find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/fd/*' -lname %s -printf '%%l\\n'",
                      f"{under.rstrip('/')}/* (deleted)")
     return sorted(set(found.stdout.split("\n")) - {""})
+
+
+def shell_setting(text: str, name: str) -> str | None:
+    """NAME's value in a shell-style settings file (/etc/default/…, an EnvironmentFile): the last one wins, as
+    when the shell reads it; None when unset."""
+    found = None
+    for line in text.splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == name:
+            found = value.strip().strip("'\"")
+    return found
