@@ -150,7 +150,9 @@ if __name__ == "__main__":
 PY
 
 # --- the shared documents handler: 1.0-1 (vulnerable) and 1.0-2 (fixed) -------------------------------------
-cat > "$src/1.0-1/fichiers.py" <<'PY'
+# Both versions share all but lire(): the fix changes that function only.
+for version in 1.0-1 1.0-2; do
+  cat > "$src/$version/fichiers.py" <<'PY'
 """Documents partagés de l'intranet (/fichiers/<nom>), servis depuis /srv/data/partage."""
 import os
 import urllib.parse
@@ -165,6 +167,9 @@ def liste() -> list[str]:
         return []
 
 
+PY
+done
+cat >> "$src/1.0-1/fichiers.py" <<'PY'
 def lire(nom: str) -> bytes | None:
     chemin = os.path.join(RACINE, urllib.parse.unquote(nom))
     try:
@@ -173,21 +178,7 @@ def lire(nom: str) -> bytes | None:
     except OSError:
         return None
 PY
-cat > "$src/1.0-2/fichiers.py" <<'PY'
-"""Documents partagés de l'intranet (/fichiers/<nom>), servis depuis /srv/data/partage."""
-import os
-import urllib.parse
-
-RACINE = "/srv/data/partage"
-
-
-def liste() -> list[str]:
-    try:
-        return sorted(nom for nom in os.listdir(RACINE) if os.path.isfile(os.path.join(RACINE, nom)))
-    except OSError:
-        return []
-
-
+cat >> "$src/1.0-2/fichiers.py" <<'PY'
 def lire(nom: str) -> bytes | None:
     # DURAND-SA-2026-01 : le nom demandé est décodé puis résolu ; tout ce qui sort de RACINE est refusé
     # (« ../ » encodé, chemin absolu, lien symbolique vers l'extérieur).
