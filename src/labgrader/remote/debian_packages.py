@@ -6,15 +6,15 @@ too, so its index tells what else the suite offers, never what the fix is."""
 from __future__ import annotations
 
 import gzip
-import urllib.request
 from dataclasses import dataclass
 
 from debian.deb822 import Packages
 from debian.debian_support import Version
 
+from . import web
 from .base import HostUnreachable
 
-TIMEOUT_S = 15
+INDEX_TIMEOUT_S = 15
 MAX_INDEX = 16 << 20  # a lab suite's index is kilobytes; a hostile server must not fill the grader's memory
 
 
@@ -77,11 +77,9 @@ def release_architectures(release: str) -> list[str]:
 
 def fetch_index(url: str) -> str:
     """A suite's Packages index (plain or .gz) fetched by the grader itself. No answer is HostUnreachable."""
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:  # noqa: S310 — a lab URL from the inventory
-            body = answer.read(MAX_INDEX + 1)
-    except OSError as exc:
-        raise HostUnreachable(f"le dépôt de paquets n'a pas répondu à {url} : {exc}") from None
+    status, body = web.get_bytes(url, timeout=INDEX_TIMEOUT_S, limit=MAX_INDEX + 1)
+    if status != 200:
+        raise HostUnreachable(f"le dépôt de paquets n'a pas servi {url} (HTTP {status})")
     if len(body) > MAX_INDEX:
         raise HostUnreachable(f"l'index {url} dépasse {MAX_INDEX >> 20} Mo : ce n'est pas l'index d'un dépôt du lab")
     if url.endswith(".gz"):

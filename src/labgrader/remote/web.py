@@ -19,10 +19,16 @@ class Answer:
 
 
 def get(url: str, *, timeout: float = TIMEOUT_S, limit: int = MAX_BODY) -> Answer:
+    status, body = get_bytes(url, timeout=timeout, limit=limit)
+    return Answer(status, body.decode("utf-8", errors="replace"))
+
+
+def get_bytes(url: str, *, timeout: float = TIMEOUT_S, limit: int = MAX_BODY) -> tuple[int, bytes]:
+    """(status, at most `limit` bytes of the body): for what is not text (a .gz index)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 — a lab URL built by a check
-            return Answer(answer.status, answer.read(limit).decode("utf-8", errors="replace"))
+            return answer.status, answer.read(limit)
     except urllib.error.HTTPError as exc:  # the service answered, with an error status: an answer to judge
-        return Answer(exc.code, exc.read(limit).decode("utf-8", errors="replace") if exc.fp else "")
+        return exc.code, exc.read(limit) if exc.fp else b""
     except OSError as exc:
         raise HostUnreachable(f"{url} n'a pas répondu : {exc}") from None
