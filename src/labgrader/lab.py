@@ -201,7 +201,9 @@ def lab_env(lab: RunningLab) -> dict[str, str]:
 
 
 def machine_env(machine) -> dict[str, str]:
-    return {"LAB_MACHINE": machine.name, "LAB_ROLE": machine.role, "LAB_ADDRESS": str(machine.address)}
+    data = roles.load(machine.role).data_filesystem
+    return {"LAB_MACHINE": machine.name, "LAB_ROLE": machine.role, "LAB_ADDRESS": str(machine.address),
+            **({"LAB_DATA_FS": data.path, "LAB_DATA_FS_SIZE_MB": str(data.size_mb)} if data else {})}
 
 
 def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:

@@ -80,7 +80,8 @@ def _usage_error(message: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "criterion(id, title, impact=0.7): the evaluation criterion a check evidences")
+    config.addinivalue_line("markers", "criterion(id, title, impact=0.7, supporting=False, timeout=None): the "
+                            "criterion a check evidences; timeout: seconds for a check that waits by design")
     path = config.getoption("--lab-inventory")
     if not path:
         return
@@ -171,7 +172,10 @@ def _bounded(item: pytest.Item):
     run = _run(item.config)
     if run is None:
         return contextlib.nullcontext()
-    seconds = max(0.1, min(item.config.getoption("--lab-check-timeout"), run.deadline - time.monotonic()))
+    # A check that waits by design (a supervision probe waits for an alert) declares the time it needs.
+    marker = item.get_closest_marker("criterion")
+    allowed = max(item.config.getoption("--lab-check-timeout"), float(marker.kwargs.get("timeout", 0)) if marker else 0)
+    seconds = max(0.1, min(allowed, run.deadline - time.monotonic()))
     return deadlines.deadline(seconds, f"la vérification a dépassé son délai ({seconds:.0f} s)")
 
 

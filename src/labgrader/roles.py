@@ -19,6 +19,14 @@ class ReadyProbe(BaseModel):
     what: str
 
 
+class DataFilesystem(BaseModel):
+    """The role's data on a small file system of its own (common.sh mounts it first): a runaway log or the
+    grader's supervision probe fills it, never the host's disk."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str = Field(pattern=r"^/srv/[a-z0-9][a-z0-9-]*$")
+    size_mb: int = Field(ge=8, le=256)
+
+
 class Role(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = ""
@@ -32,6 +40,7 @@ class Role(BaseModel):
     # Where the role's TLS services keep their certificate: `up` pins its fingerprint in the inventory.
     tls_certificate: str | None = None
     ready: tuple[ReadyProbe, ...] = ()
+    data_filesystem: DataFilesystem | None = None
 
     @property
     def directory(self) -> Path:

@@ -4,39 +4,7 @@
 # goes, is the scenario's business (its setup installs the application and writes /etc/restic/backup.env).
 set -eu
 
-# /srv/data: a 64 MiB tmpfs, mounted from /etc/fstab like any data partition. Why tmpfs: the container cannot
-# loop-mount an image (no loop device in its /dev) and has no block device or quota of its own, while a
-# privileged container may mount tmpfs; its size is a hard limit, so a runaway log fills /srv/data (64 MiB of
-# the container's memory), never the host's disk. Its content survives the container's restarts (`halt`/`up`,
-# a candidate's reboot) through lab-srv-data-persistance.service below.
-install -d /srv/data
-grep -q '[[:space:]]/srv/data[[:space:]]' /etc/fstab ||
-  echo 'tmpfs /srv/data tmpfs size=64m,mode=0755,nosuid,nodev 0 0' >> /etc/fstab
-systemctl daemon-reload
-mountpoint -q /srv/data || mount /srv/data
-install -d -m 700 /var/lib/lab
-cat > /etc/systemd/system/lab-srv-data-persistance.service <<'UNIT'
-# Lab only: /srv/data is a tmpfs (see the app-server role); keep its content across the container's restarts.
-[Unit]
-Description=Lab : conserve le contenu de /srv/data (tmpfs) entre deux démarrages
-DefaultDependencies=no
-RequiresMountsFor=/srv/data /var/lib/lab
-Before=local-fs.target shutdown.target
-Conflicts=shutdown.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh -c 'if [ -f /var/lib/lab/srv-data.tar ]; then tar -xpf /var/lib/lab/srv-data.tar -C /srv/data; fi'
-ExecStop=/bin/sh -c 'tar -cpf /var/lib/lab/srv-data.tar.new -C /srv/data . && mv /var/lib/lab/srv-data.tar.new /var/lib/lab/srv-data.tar'
-
-[Install]
-WantedBy=local-fs.target
-UNIT
-systemctl daemon-reload
-systemctl enable lab-srv-data-persistance.service >/dev/null 2>&1
-systemctl start lab-srv-data-persistance.service
-
+# /srv/data, the data file system, is mounted by ../common.sh (role.yaml: data_filesystem).
 
 # The backup: restic, run every 2 minutes by a timer (enabled once the scenario has written backup.env); each
 # success writes its time, which the supervision reads (agent key sauvegarde.age).

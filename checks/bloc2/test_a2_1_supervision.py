@@ -1,0 +1,185 @@
+"""A2.1 — Supervision du parc : every server of the parc sends its own health to the supervision, and its alerts
+work.
+
+The supervision's configuration says what the candidate meant; only its behaviour says what it does. So the
+grader brings the brief's conditions about for real (remote/probes.py): it fills each data file system past the
+brief's threshold, makes one backup run fail on the NAS's side, and expects Zabbix to raise a problem on that
+host within the brief's time, then to clear it by itself once the grader has put the machine back. CPU and
+memory cannot be driven without disturbing the grader's own machine (containers share its processor): for
+those, the supervision must receive fresh values from the machine's own agent and hold an enabled trigger on them.
+Hosts, paths, thresholds and times come from the scenario's `expected:`."""
+import time
+
+import pytest
+
+from labgrader.remote import probes
+from labgrader.remote.zabbix import AGENT_INTERFACE, HOST_MONITORED, ZABBIX_AGENT_ACTIVE_ITEM, ZABBIX_AGENT_ITEM
+
+criterion = pytest.mark.criterion
+
+ENABLED, SUPPORTED = "0", "0"  # Zabbix: item or trigger enabled; item state normal / trigger state normal
+DEPENDENT_ITEM = "18"  # a value computed from an agent item of the same host (Zabbix's own templates do this)
+FRESH_DATA_S = 300
+FILL_MARGIN_PERCENT = 4  # filled to the threshold + 4 points: a trigger set 5 points or more too high stays quiet
+BACKUP_RUN_S = 180
+PROBE_TIMEOUT_S = 600  # the check waits by design: twice the brief's bound, plus the grader's own steps
+FAMILIES = {"cpu": ("system.cpu.util", "system.cpu.load"),
+            "memory": ("vm.memory.size", "vm.memory.util", "vm.memory.utilization")}
+FAMILY_NAMES = {"cpu": "le processeur", "memory": "la mémoire vive"}
+
+
+def _monitored_host(supervision, name: str) -> dict:
+    host = supervision.host(name)
+    assert host is not None, f"{name} n'est pas un hôte de la supervision : ce serveur du parc n'est pas supervisé."
+    assert host["status"] == HOST_MONITORED, f"La supervision de {name} est désactivée dans Zabbix."
+    return host
+
+
+def _machine_names(inventory, name: str) -> set[str]:
+    names = {name, inventory.hosts[name].address}
+    if inventory.domain:
+        names.add(f"{name}.{inventory.domain.name}")
+    return names
+
+
+def _from_the_machine(item: dict, interfaces: dict[str, dict], machine: set[str]) -> bool:
+    """The value comes from the machine's own agent: an active check (the agent of that name sends it) or a
+    passive one polled on an interface that is that machine."""
+    if item["type"] == ZABBIX_AGENT_ACTIVE_ITEM:
+        return True
+    interface = interfaces.get(item.get("interfaceid", "0"))
+    return bool(interface) and (interface["ip"] if interface["useip"] == "1" else interface["dns"]) in machine
+
+
+# --- CE.1 La supervision remonte l'état de santé du parc -------------------------------------------------------
+
+@criterion("A2.1/CE.1", title="Chaque serveur du parc remonte son processeur et sa mémoire vive, avec une alerte "
+           "active sur chacun", impact=0.8)
+def test_each_server_sends_its_own_cpu_and_memory_with_a_trigger(supervision, inventory, scenario):
+    now = time.time()
+    for name in scenario.expect("parc_hosts"):
+        host = _monitored_host(supervision, name)
+        interfaces = {i["interfaceid"]: i for i in host["interfaces"] if i["type"] == AGENT_INTERFACE}
+        items = supervision.call("item.get", hostids=host["hostid"], output=[
+            "itemid", "key_", "type", "interfaceid", "status", "state", "lastclock", "master_itemid"])
+        by_id = {i["itemid"]: i for i in items}
+        triggers = supervision.call("trigger.get", hostids=host["hostid"], filter={"status": ENABLED},
+                                    output=["triggerid", "description", "state"], selectItems=["itemid"])
+        for family, prefixes in FAMILIES.items():
+            what = FAMILY_NAMES[family]
+            measured = [i for i in items if i["key_"].startswith(prefixes) and i["status"] == ENABLED]
+            assert measured, f"Aucune sonde de la supervision ne mesure {what} de {name}."
+            sources = [by_id.get(i["master_itemid"], i) if i["type"] == DEPENDENT_ITEM else i for i in measured]
+            own = [i for i, source in zip(measured, sources)
+                   if source["type"] in (ZABBIX_AGENT_ITEM, ZABBIX_AGENT_ACTIVE_ITEM)
+                   and _from_the_machine(source, interfaces, _machine_names(inventory, name))]
+            assert own, (f"Les sondes de {what} de l'hôte {name} ({', '.join(i['key_'] for i in measured)}) ne "
+                         f"viennent pas de l'agent de {name} : l'interface de l'hôte ne désigne pas ce serveur.")
+            fresh = [i for i in own if i["state"] == SUPPORTED and now - int(i["lastclock"] or 0) < FRESH_DATA_S]
+            assert fresh, (f"Les sondes de {what} de {name} ({', '.join(i['key_'] for i in own)}) n'ont reçu "
+                           f"aucune valeur depuis {FRESH_DATA_S // 60} min (non prises en charge ou pas encore "
+                           "interrogées) : la supervision ne voit rien.")
+            watched = {i["itemid"] for i in fresh}
+            alerting = [t for t in triggers if t["state"] == SUPPORTED and watched & {i["itemid"] for i in t["items"]}]
+            assert alerting, (f"Aucun déclencheur actif ne porte sur les sondes de {what} de {name} : une "
+                              "saturation ne lèverait aucune alerte.")
+
+
+@criterion("A2.1/CE.1", title="Un espace de données rempli au-delà du seuil lève une alerte sur chaque serveur, "
+           "qui se résout d'elle-même", impact=1.0, timeout=PROBE_TIMEOUT_S)
+def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert(supervision, lab, scenario):
+    paths, bound = scenario.expect("data_filesystems"), scenario.expect("alert_within_s")
+    percent = scenario.expect("disk_threshold_percent") + FILL_MARGIN_PERCENT
+    hosts = {name: _monitored_host(supervision, name) for name in scenario.expect("parc_hosts")}
+    machines = {name: lab.ssh(name) for name in hosts}
+    for name, machine in machines.items():
+        probes.remove_leftover_filler(machine, paths[name])
+    before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    raised: dict[str, list[probes.Problem]] = {}
+    fillers = {}
+    try:
+        for name, machine in machines.items():  # all at once: the wait is the slowest host's, not their sum
+            fillers[name] = probes.fill(machine, paths[name], percent)
+
+        def all_raised() -> bool:
+            for name in hosts.keys() - raised.keys():
+                found = probes.raised(before[name], probes.open_problems(supervision, hosts[name]["hostid"]),
+                                      lambda p, path=paths[name]: probes.reads_filesystem(list(p.keys), path))
+                if found:
+                    raised[name] = found
+            return raised.keys() == hosts.keys()
+
+        probes.wait_until(all_raised, bound)
+    finally:
+        for name, filler in fillers.items():
+            probes.unfill(machines[name], filler)
+    silent = [f"{name} ({paths[name]})" for name in hosts if name not in raised]
+    assert not silent, (f"Le correcteur a rempli à {percent} % l'espace de données de {', '.join(silent)} : aucune "
+                        f"alerte sur cet espace n'est apparue dans la supervision en {bound // 60} min.")
+    masked = [f"{name} : {p.shown()}" for name, found in raised.items() for p in found if p.suppressed]
+    assert not masked, f"L'alerte s'est levée mais reste masquée : {' ; '.join(masked)}."
+
+    def all_cleared() -> bool:
+        return not any(p.triggerid in probes.open_problems(supervision, hosts[name]["hostid"])
+                       for name, found in raised.items() for p in found)
+
+    cleared = probes.wait_until(all_cleared, bound)
+    stuck = [f"{name} : {p.shown()}" for name, found in raised.items() for p in found
+             if p.triggerid in probes.open_problems(supervision, hosts[name]["hostid"])] if cleared is None else []
+    assert not stuck, (f"L'espace a été libéré, mais ces alertes sont encore ouvertes {bound // 60} min après : "
+                       f"{' ; '.join(stuck)} ; une alerte doit se résoudre d'elle-même au retour à la normale.")
+
+
+@criterion("A2.1/CE.1", title="Une sauvegarde en échec lève une alerte, qui se résout à la sauvegarde réussie "
+           "suivante", impact=1.0, timeout=PROBE_TIMEOUT_S)
+def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario):
+    bound, service = scenario.expect("alert_within_s"), scenario.expect("backup_service")
+    repository = scenario.expect("backup_repository_path")
+    # The backup may be followed where it runs or where it lands: a problem on either host counts.
+    names = [scenario.expect("backup_host"), scenario.expect("backup_server")]
+    hosts = {name: _monitored_host(supervision, name) for name in names}
+    server, nas = lab.ssh(names[0]), lab.ssh(names[1])
+    probes.undo_leftover_closing(nas)
+    before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    raised: list[tuple[str, probes.Problem]] = []
+    mode = probes.close_repository(nas, repository)
+    try:
+        for _attempt in range(2):  # a run the timer had just begun, before the repository closed, may succeed
+            result = probes.run_job(server, service, timeout=BACKUP_RUN_S)
+            if result != "success":
+                break
+        if result == "success":
+            raise probes.ProbeFailed(f"{names[0]} : la sauvegarde a réussi alors que le correcteur avait fermé son "
+                                     f"dépôt {repository} sur {names[1]} : elle n'écrit plus dans ce dépôt, la sonde "
+                                     "ne peut pas la faire échouer.")
+
+        def any_raised() -> bool:
+            for name, host in hosts.items():
+                raised.extend((name, p) for p in probes.raised(before[name], probes.open_problems(
+                    supervision, host["hostid"]), lambda p: probes.reads_more_than_resources(list(p.keys))))
+            return bool(raised)
+
+        probes.wait_until(any_raised, bound)
+    finally:
+        probes.reopen_repository(nas, repository, mode)
+    assert raised, (f"Le correcteur a fait échouer la sauvegarde de {names[0]} (dépôt fermé sur {names[1]}) : "
+                    f"aucune alerte n'est apparue dans la supervision en {bound // 60} min.")
+    masked = [f"{name} : {p.shown()}" for name, p in raised if p.suppressed]
+    assert not masked, f"L'alerte s'est levée mais reste masquée : {' ; '.join(masked)}."
+    for _attempt in range(2):
+        result = probes.run_job(server, service, timeout=BACKUP_RUN_S)
+        if result == "success":
+            break
+    if result != "success":
+        raise probes.ProbeFailed(f"{names[0]} : la sauvegarde ne réussit pas de nouveau après la sonde (« {result} ») "
+                                 ": le correcteur ne peut pas observer le retour à la normale.")
+
+    def cleared() -> bool:
+        return not any(p.triggerid in probes.open_problems(supervision, hosts[name]["hostid"]) for name, p in raised)
+
+    if probes.wait_until(cleared, bound) is None:
+        stuck = [f"{name} : {p.shown()}" for name, p in raised
+                 if p.triggerid in probes.open_problems(supervision, hosts[name]["hostid"])]
+        assert not stuck, (f"Une sauvegarde a de nouveau réussi, mais ces alertes sont encore ouvertes "
+                           f"{bound // 60} min après : {' ; '.join(stuck)} ; une alerte doit se résoudre d'elle-même "
+                           "au retour à la normale.")
