@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 LABGRADER = [sys.executable, "-m", "labgrader.cli"]
+SLOW_CHECK_S = 5
 
 
 def main() -> None:
@@ -49,6 +50,11 @@ def main() -> None:
             print(f"run {run + 1}: {walls[-1]:5.2f} s whole process, {checks_time:5.2f} s in checks; "
                   f"criteria {summary['met']} met / {summary['not_met']} not met / {summary['error']} error",
                   flush=True)
+            # Where the time goes: the supervision probes wait for Zabbix by design, and show here on their own.
+            slow = sorted(((c["duration"], c["id"].split("::")[-1]) for k in report["criteria"] for c in k["checks"]
+                           if c["duration"] >= SLOW_CHECK_S), reverse=True)
+            for duration, name in slow:
+                print(f"    {duration:6.1f} s ({100 * duration / walls[-1]:3.0f} % of the run)  {name}")
     print(f"\n`labgrader check {args.scenario}`: {len(walls)} runs, wall time min {min(walls):.2f} s, "
           f"median {statistics.median(walls):.2f} s, max {max(walls):.2f} s")
     print(f"connections opened per run (host/protocol=count): {connections}")

@@ -22,6 +22,7 @@ from .zabbix import Supervision
 FILLER = ".labgrader-sonde"  # the file that fills a data file system, at its root
 BACKUP_MARK = "/var/lib/labgrader-sonde-sauvegarde"  # "<mode> <path>" of a repository the grader closed
 POLL_S = 5
+SAFETY_NET_S = "15min"  # longer than any probe (its check's deadline is 10 min)
 MIB = 1 << 20
 # Items that say how busy a machine is, not how its storage or its jobs are: a problem they raise during a
 # probe is a coincidence (containers see the host's CPU and load), never the probe's effect.
@@ -58,9 +59,9 @@ def key_path(key: str) -> str:
 
 
 def reads_filesystem(keys: list[str], path: str) -> bool:
-    """A trigger whose items measure this file system: a vfs.fs item on it, or any item named after it."""
-    return any(key_path(key).rstrip("/") == path.rstrip("/") or (key.startswith("vfs.fs.") and path in key)
-               for key in keys)
+    """A trigger whose items measure this file system: an item whose first parameter is its mount point
+    (vfs.fs.size, the templates' vfs.fs.dependent.size, or the candidate's own UserParameter)."""
+    return any(key_path(key).rstrip("/") == path.rstrip("/") for key in keys)
 
 
 def reads_more_than_resources(keys: list[str]) -> bool:
@@ -98,6 +99,16 @@ def open_problems(supervision: Supervision, hostid: str) -> dict[str, Problem]:
                                    tuple(triggers.get(p["objectid"], ()))) for p in problems}
 
 
+def recently_open(supervision: Supervision, triggerids: list[str], since: float, until: float) -> set[str]:
+    """Triggers that opened a problem between `since` and `until` (before the probe): a trigger that flaps on
+    its own, or that the grader's own connections set off, proves nothing about the probe."""
+    if not triggerids:
+        return set()
+    events = supervision.call("event.get", source=0, object=0, objectids=triggerids, value=1,
+                              time_from=int(since), time_till=int(until), output=["objectid"])
+    return {e["objectid"] for e in events}
+
+
 def wait_until(condition: Callable[[], bool], bound_s: float) -> float | None:
     """Poll `condition` until it holds (seconds taken) or `bound_s` passes (None)."""
     began = time.monotonic()
@@ -127,17 +138,27 @@ def usage(host: SshHost, path: str) -> tuple[int, int]:
         raise ProbeFailed(f"{host.name} : réponse inattendue de df pour {path}") from None
 
 
-def fill(host: SshHost, path: str, percent: float) -> str:
-    """Fill `path` to `percent` with one file; the file's path. A file system already past `percent` cannot be
-    probed (its problem would be open before the probe): an error, with its figures."""
-    filler = f"{path.rstrip('/')}/{FILLER}"
+def fill(host: SshHost, path: str, percent: float, threshold: float) -> str:
+    """Fill `path` to `percent` with one file; the file's path. A file system already at the brief's threshold
+    cannot be probed (its alert would be open before the probe): an error, with its figures. A removal is
+    scheduled on the machine first, in case the grader is killed before it removes the file itself."""
+    filler = f"{path.rstrip('/')}/{FILLER}-{int(time.time())}"  # its own name: an older run's safety net spares it
     size, used = usage(host, path)
-    wanted = filler_bytes(size, used, percent)
-    if wanted == 0:
-        raise ProbeFailed(f"{host.name} : {path} est déjà rempli à {100 * used / size:.0f} %, au-delà des "
-                          f"{percent:.0f} % de la sonde : le correcteur ne peut pas y provoquer le dépassement.")
-    _must(host, f"remplir {path}", "/usr/bin/fallocate -l %s %s", wanted, filler)
+    if 100 * used / size >= threshold - 1:
+        raise ProbeFailed(f"{host.name} : {path} est déjà rempli à {100 * used / size:.0f} % (seuil du brief : "
+                          f"{threshold:.0f} %) : le correcteur ne peut pas y provoquer le dépassement.")
+    _safety_net(host, "/usr/bin/rm", "-f", filler)
+    _must(host, f"remplir {path}", "/usr/bin/fallocate -l %s %s", filler_bytes(size, used, percent), filler)
     return filler
+
+
+def _safety_net(host: SshHost, *command: str) -> None:
+    """Schedule the undo on the machine itself (a transient systemd timer): a grader killed, or cut off by its
+    deadline in the middle of its own undo, leaves the lab as it found it all the same. Harmless once the grader
+    has undone its change."""
+    _must(host, "programmer l'annulation de secours de la sonde",
+          "/usr/bin/systemd-run --quiet --collect --on-active=%s " + " ".join(["%s"] * len(command)),
+          SAFETY_NET_S, *command)
 
 
 def unfill(host: SshHost, filler: str) -> None:
@@ -146,7 +167,8 @@ def unfill(host: SshHost, filler: str) -> None:
 
 def remove_leftover_filler(host: SshHost, path: str) -> None:
     """A run killed between fill and unfill left its file: remove it before probing again."""
-    unfill(host, f"{path.rstrip('/')}/{FILLER}")
+    _must(host, f"retirer un fichier de remplissage resté dans {path}", "/usr/bin/find %s -maxdepth 1 -name %s "
+          "-delete", path, f"{FILLER}-*")
 
 
 def close_repository(nas: SshHost, path: str) -> str:
@@ -154,6 +176,7 @@ def close_repository(nas: SshHost, path: str) -> str:
     to put back. The mark is written first, so a killed run is undone by the next one."""
     mode = _must(nas, f"lire les droits de {path}", "/usr/bin/stat -c %s %s", "%a", path).strip()
     _must(nas, "noter la sonde en cours", "/bin/sh -c %s", f"echo {mode} {path} > {BACKUP_MARK}")
+    _safety_net(nas, "/usr/bin/chmod", mode, path)
     _must(nas, f"fermer {path}", "/usr/bin/chmod 000 %s", path)
     return mode
 
