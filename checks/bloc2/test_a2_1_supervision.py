@@ -100,6 +100,7 @@ def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert
     for name, machine in machines.items():
         probes.remove_leftover_filler(machine, paths[name])
     before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    probing = {name: probes.probe_windows(machine) for name, machine in machines.items()}
     began = time.time()
     raised: dict[str, list[probes.Problem]] = {}
     fillers = {}
@@ -111,7 +112,8 @@ def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert
             for name in hosts.keys() - raised.keys():
                 found = probes.raised(before[name], probes.open_problems(supervision, hosts[name]["hostid"]),
                                       lambda p, path=paths[name]: probes.reads_filesystem(list(p.keys), path))
-                flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began)
+                flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began,
+                                                probing[name])
                 found = [p for p in found if p.triggerid not in flapping]
                 if found:
                     raised[name] = found
@@ -121,6 +123,8 @@ def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert
     finally:
         for name, filler in fillers.items():
             probes.unfill(machines[name], filler)
+        for name in fillers:
+            probes.record_probe_window(machines[name], began, time.time() + 2 * bound)
     silent = [f"{name} ({paths[name]})" for name in hosts if name not in raised]
     assert not silent, (f"Le correcteur a rempli à {percent} % l'espace de données de {', '.join(silent)} : aucune "
                         f"alerte sur cet espace n'est apparue dans la supervision en {bound // 60} min.")
@@ -152,6 +156,7 @@ def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario)
         raise probes.ProbeFailed(f"{names[0]} : la sauvegarde échoue déjà avant la sonde : le correcteur ne peut pas "
                                  "observer une alerte provoquée par un échec.")
     before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    probing = {names[0]: probes.probe_windows(server), names[1]: probes.probe_windows(nas)}
     began = time.time()
     raised: list[tuple[str, probes.Problem]] = []
     mode = probes.close_repository(nas, repository)
@@ -169,13 +174,16 @@ def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario)
             for name, host in hosts.items():
                 found = probes.raised(before[name], probes.open_problems(supervision, host["hostid"]),
                                       lambda p: probes.reads_more_than_resources(list(p.keys)))
-                flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began)
+                flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began,
+                                                probing[name])
                 raised.extend((name, p) for p in found if p.triggerid not in flapping)
             return bool(raised)
 
         probes.wait_until(any_raised, bound)
     finally:
         probes.reopen_repository(nas, repository, mode)
+        for machine in (server, nas):
+            probes.record_probe_window(machine, began, time.time() + 2 * bound)
     assert raised, (f"Le correcteur a fait échouer la sauvegarde de {names[0]} (dépôt fermé sur {names[1]}) : "
                     f"aucune alerte n'est apparue dans la supervision en {bound // 60} min.")
     masked = [f"{name} : {p.shown()}" for name, p in raised if p.suppressed]

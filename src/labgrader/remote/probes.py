@@ -20,7 +20,8 @@ from .ssh import SshHost
 from .zabbix import Supervision
 
 FILLER = ".labgrader-sonde"  # the file that fills a data file system, at its root
-BACKUP_MARK = "/var/lib/labgrader-sonde-sauvegarde"  # "<mode> <path>" of a repository the grader closed
+BACKUP_MARK = "/var/lib/labgrader-sonde-sauvegarde"
+PROBE_LOG = "/var/lib/labgrader-sondes"  # the grader's past probes of this machine: their alerts are not flapping  # "<mode> <path>" of a repository the grader closed
 POLL_S = 5
 SAFETY_NET_S = "15min"  # longer than any probe (its check's deadline is 10 min)
 MIB = 1 << 20
@@ -99,14 +100,25 @@ def open_problems(supervision: Supervision, hostid: str) -> dict[str, Problem]:
                                    tuple(triggers.get(p["objectid"], ()))) for p in problems}
 
 
-def recently_open(supervision: Supervision, triggerids: list[str], since: float, until: float) -> set[str]:
-    """Triggers that opened a problem between `since` and `until` (before the probe): a trigger that flaps on
-    its own, or that the grader's own connections set off, proves nothing about the probe."""
+def recently_open(supervision: Supervision, triggerids: list[str], since: float, until: float,
+                  probing: list[tuple[float, float]]) -> set[str]:
+    """Triggers that opened a problem between `since` and `until` (before the probe), outside the grader's own
+    earlier probes (`probing`): a trigger that flaps on its own, or that the grader's connections set off, proves
+    nothing when it opens again during the probe."""
     if not triggerids:
         return set()
     events = supervision.call("event.get", source=0, object=0, objectids=triggerids, value=1,
-                              time_from=int(since), time_till=int(until), output=["objectid"])
-    return {e["objectid"] for e in events}
+                              time_from=int(since), time_till=int(until), output=["objectid", "clock"])
+    return {e["objectid"] for e in events if not any(start <= int(e["clock"]) <= end for start, end in probing)}
+
+
+def parse_probe_windows(text: str) -> list[tuple[float, float]]:
+    windows = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and all(f.isdigit() for f in fields):
+            windows.append((float(fields[0]), float(fields[1])))
+    return windows
 
 
 def wait_until(condition: Callable[[], bool], bound_s: float) -> float | None:
@@ -191,6 +203,18 @@ def undo_leftover_closing(nas: SshHost) -> None:
     if mark.ok and len(mark.stdout.split()) == 2:
         mode, path = mark.stdout.split()
         reopen_repository(nas, path, mode)
+
+
+def probe_windows(host: SshHost) -> list[tuple[float, float]]:
+    """When the grader probed this machine before (epoch seconds, start and end with the alert's bound)."""
+    found = host.run("/usr/bin/cat %s", PROBE_LOG)
+    return parse_probe_windows(found.stdout) if found.ok else []
+
+
+def record_probe_window(host: SshHost, start: float, end: float) -> None:
+    _must(host, "noter la fenêtre de sa sonde", "/bin/sh -c %s",
+          f"echo {int(start)} {int(end)} >> {PROBE_LOG} && tail -n 20 {PROBE_LOG} > {PROBE_LOG}.new && "
+          f"mv {PROBE_LOG}.new {PROBE_LOG}")
 
 
 def run_job(host: SshHost, service: str, *, timeout: float) -> str:
