@@ -149,7 +149,10 @@ def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario)
     repository = scenario.expect("backup_repository_path")
     # The backup may be followed where it runs or where it lands: a problem on either host counts.
     names = [scenario.expect("backup_host"), scenario.expect("backup_server")]
-    hosts = {name: _monitored_host(supervision, name) for name in names}
+    hosts = {names[0]: _monitored_host(supervision, names[0])}
+    nas_host = supervision.host(names[1])  # the NAS's own supervision is the disk probe's business
+    if nas_host is not None and nas_host["status"] == HOST_MONITORED:
+        hosts[names[1]] = nas_host
     server, nas = lab.ssh(names[0]), lab.ssh(names[1])
     probes.undo_leftover_closing(nas)
     if probes.run_job(server, service, timeout=BACKUP_RUN_S) != "success":  # the probe needs a working backup

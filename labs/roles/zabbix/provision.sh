@@ -57,6 +57,20 @@ def call(method, params, auth=None, timeout=30):
 
 def login(password, user="Admin"):
     return call("user.login", {"username": user, "password": password})
+
+
+def agent_host(name, address, auth, group="Linux servers"):
+    """(hostid, interfaceid) of the host of that name, created with a Zabbix agent interface on `address` if it
+    does not exist yet."""
+    found = call("host.get", {"filter": {"host": [name]}, "output": ["hostid"]}, auth)
+    if found:
+        hostid = found[0]["hostid"]
+    else:
+        groupid = call("hostgroup.get", {"filter": {"name": [group]}, "output": ["groupid"]}, auth)[0]["groupid"]
+        hostid = call("host.create", {"host": name, "groups": [{"groupid": groupid}], "interfaces": [
+            {"type": 1, "main": 1, "useip": 1, "ip": address, "dns": "", "port": "10050"}]}, auth)["hostids"][0]
+    interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, auth)[0]["interfaceid"]
+    return hostid, interface
 PY
 systemctl enable --now zabbix-server zabbix-agent apache2 >/dev/null 2>&1
 echo "zabbix services started on $LAB_MACHINE"

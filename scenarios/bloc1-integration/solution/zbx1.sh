@@ -3,18 +3,10 @@
 set -eu
 python3 - <<'PY'
 import os, time
-from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
+from lab_zabbix import agent_host, call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
-group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]
-found = call("host.get", {"filter": {"host": ["pc-compta-01"]}, "output": ["hostid"]}, token)
-if found:
-    hostid = found[0]["hostid"]
-else:
-    hostid = call("host.create", {"host": "pc-compta-01", "groups": [{"groupid": group}], "interfaces": [
-        {"type": 1, "main": 1, "useip": 1, "ip": os.environ["LAB_ADDRESS_CLIENT1"], "dns": "", "port": "10050"}]},
-        token)["hostids"][0]
-interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, token)[0]["interfaceid"]
+hostid, interface = agent_host("pc-compta-01", os.environ["LAB_ADDRESS_CLIENT1"], token)
 wanted = {"agent.ping": ("Agent joignable", 3), "system.cpu.util": ("Utilisation du processeur", 0),
           "vm.memory.size[pavailable]": ("Mémoire disponible (%)", 0), "vfs.fs.size[/,pused]": ("Disque / utilisé (%)", 0)}
 existing = {i["key_"]: i["itemid"] for i in call("item.get", {"hostids": hostid, "output": ["key_"]}, token)}

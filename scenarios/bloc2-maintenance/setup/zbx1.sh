@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 import time
-from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
+from lab_zabbix import agent_host, call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 PROBLEM_WAIT_S = 240
 
@@ -40,17 +40,9 @@ TRIGGERS = [
 ]
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
-group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]
 agent_items = []
 for host, items in HOSTS.items():
-    found = call("host.get", {"filter": {"host": [host]}, "output": ["hostid"]}, token)
-    if found:
-        hostid = found[0]["hostid"]
-    else:
-        address = os.environ[f"LAB_ADDRESS_{host.upper()}"]
-        hostid = call("host.create", {"host": host, "groups": [{"groupid": group}], "interfaces": [
-            {"type": 1, "main": 1, "useip": 1, "ip": address, "dns": "", "port": "10050"}]}, token)["hostids"][0]
-    interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, token)[0]["interfaceid"]
+    hostid, interface = agent_host(host, os.environ[f"LAB_ADDRESS_{host.upper()}"], token)
     existing = {i["key_"]: i["itemid"] for i in call("item.get", {"hostids": hostid, "output": ["key_"]}, token)}
     new = [{"hostid": hostid, "name": name, "key_": key, "type": kind, "value_type": value_type,
             **({"delay": "30s", "interfaceid": interface} if kind == AGENT else {})}

@@ -5,20 +5,16 @@
 set -eu
 python3 - <<'PY'
 import os
-from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
+from lab_zabbix import agent_host, call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 AGENT, FLOAT, UNSIGNED = 0, 0, 3
 ITEMS = [("agent.ping", "Agent Zabbix joignable", UNSIGNED), ("vfs.fs.size[/,pused]", "Espace utilisé sur / (%)", FLOAT)]
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
-group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]
 for host in ("srv1", "repo1"):
     if call("host.get", {"filter": {"host": [host]}, "output": ["hostid"]}, token):
         continue
-    address = os.environ[f"LAB_ADDRESS_{host.upper()}"]
-    hostid = call("host.create", {"host": host, "groups": [{"groupid": group}], "interfaces": [
-        {"type": 1, "main": 1, "useip": 1, "ip": address, "dns": "", "port": "10050"}]}, token)["hostids"][0]
-    interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, token)[0]["interfaceid"]
+    hostid, interface = agent_host(host, os.environ[f"LAB_ADDRESS_{host.upper()}"], token)
     call("item.create", [{"hostid": hostid, "name": name, "key_": key, "type": AGENT, "value_type": kind,
                           "delay": "1m", "interfaceid": interface} for key, name, kind in ITEMS], token)
     call("trigger.create", [{"description": f"Partition système de {host} remplie à plus de 90 %",

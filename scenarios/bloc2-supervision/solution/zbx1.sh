@@ -6,7 +6,7 @@ python3 - <<'PY'
 import os
 import subprocess
 import time
-from lab_zabbix import call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
+from lab_zabbix import agent_host, call  # written by the zabbix role (labs/roles/zabbix/provision.sh)
 
 AGENT, FLOAT, UNSIGNED = 0, 0, 3
 VALUES_WAIT_S = 150
@@ -35,30 +35,25 @@ def triggers(host):
 
 
 token = call("user.login", {"username": "Admin", "password": os.environ["ZABBIX_ADMIN_PASSWORD"]})
-group = call("hostgroup.get", {"filter": {"name": ["Linux servers"]}, "output": ["groupid"]}, token)[0]["groupid"]
-hostids = []
+hostids, created = [], []
 for host in DATA:
-    found = call("host.get", {"filter": {"host": [host]}, "output": ["hostid"]}, token)
-    if found:
-        hostid = found[0]["hostid"]
-    else:
-        address = os.environ[f"LAB_ADDRESS_{host.upper()}"]
-        hostid = call("host.create", {"host": host, "groups": [{"groupid": group}], "interfaces": [
-            {"type": 1, "main": 1, "useip": 1, "ip": address, "dns": "", "port": "10050"}]}, token)["hostids"][0]
+    hostid, interface = agent_host(host, os.environ[f"LAB_ADDRESS_{host.upper()}"], token)
     hostids.append(hostid)
-    interface = call("hostinterface.get", {"hostids": hostid, "output": ["interfaceid"]}, token)[0]["interfaceid"]
     existing = {i["key_"] for i in call("item.get", {"hostids": hostid, "output": ["key_"]}, token)}
     new = [{"hostid": hostid, "name": name, "key_": key, "type": AGENT, "value_type": kind, "delay": "30s",
             "interfaceid": interface} for key, name, kind in items(host) if key not in existing]
     if new:
-        call("item.create", new, token)
+        created += call("item.create", new, token)["itemids"]
     present = {t["description"] for t in call("trigger.get", {"hostids": hostid, "output": ["description"]}, token)}
     new = [{"description": name, "expression": expression, "priority": priority}
            for name, expression, priority in triggers(host) if name not in present]
     if new:
         call("trigger.create", new, token)
-# New items wait for the configuration cache (60 s): reload it so they are polled now.
+# New items wait for the configuration cache (60 s): reload it, then ask for their values now.
 subprocess.run(["zabbix_server", "-R", "config_cache_reload"], check=True, capture_output=True)
+time.sleep(3)
+if created:
+    call("task.create", [{"type": 6, "request": {"itemid": itemid}} for itemid in created], token)
 # Verify before handing over, as a technician would: every new item has received a value (bounded wait).
 began = time.monotonic()
 while True:
