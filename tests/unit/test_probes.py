@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from labgrader.remote import probes
+from labgrader.remote import probes, zabbix
 
 MIB = 1 << 20
 
@@ -68,3 +68,14 @@ def test_waiting_stops_at_the_bound_and_says_so(monkeypatch):
     assert probes.wait_until(lambda: False, 30) is None
     answers = iter([False, False, True])
     assert probes.wait_until(lambda: next(answers), 30) is not None
+
+
+@pytest.mark.parametrize("expression, functions", [
+    ("last(/srv1/system.cpu.util)>90", {"last"}),
+    ("nodata(/srv1/system.cpu.util,5m)=1", {"nodata"}),
+    ("min(/srv1/system.cpu.util,5m)>95 or nodata(/srv1/system.cpu.util,5m)=1", {"min", "nodata"}),
+    ('last(/srv1/vm.memory.size[pavailable])<10 and count(/srv1/agent.ping,5m,"eq",1)>0', {"last", "count"}),
+])
+def test_the_functions_of_a_trigger_expression_are_read(expression, functions):
+    # A trigger on nodata() alone watches the agent's silence, not the resource: the CPU and memory check skips it.
+    assert zabbix.expression_functions(expression) == functions

@@ -6,6 +6,7 @@ brings Sender/Getter for the trapper and agent protocols that later checks need.
 from __future__ import annotations
 
 import json
+import re
 import time
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,11 @@ HOST_MONITORED = "0"
 # Item types whose values come from the Zabbix agent of the host: passive (polled on an interface), active.
 ZABBIX_AGENT_ITEM, ZABBIX_AGENT_ACTIVE_ITEM = "0", "7"
 TIMEOUT_S = 15
+
+
+def expression_functions(expression: str) -> set[str]:
+    """The functions a trigger expression calls (`min(/h/k,5m)>95 or nodata(/h/k,5m)=1` → {min, nodata})."""
+    return set(re.findall(r"\b([a-z_]+)\(", expression))
 
 
 class Supervision:
