@@ -55,6 +55,19 @@ def _from_the_machine(item: dict, interfaces: dict[str, dict], machine: set[str]
     return bool(interface) and (interface["ip"] if interface["useip"] == "1" else interface["dns"]) in machine
 
 
+def _enabled_keys(supervision, host: dict) -> list[str]:
+    return [i["key_"] for i in supervision.call("item.get", hostids=host["hostid"], filter={"status": ENABLED},
+                                                output=["key_"])]
+
+
+def _on_filesystem(path: str):
+    return lambda problem: probes.reads_filesystem(list(problem.keys), path)
+
+
+def _on_a_job(problem) -> bool:
+    return probes.reads_more_than_resources(list(problem.keys))
+
+
 # --- CE.1 La supervision remonte l'état de santé du parc -------------------------------------------------------
 
 @criterion("A2.1/CE.1", title="Chaque serveur du parc remonte son processeur et sa mémoire vive, avec une alerte "
@@ -100,10 +113,14 @@ def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert
     paths, bound = scenario.expect("data_filesystems"), scenario.expect("alert_within_s")
     percent = scenario.expect("disk_threshold_percent") + FILL_MARGIN_PERCENT
     hosts = {name: _monitored_host(supervision, name) for name in scenario.expect("parc_hosts")}
+    for name, host in hosts.items():  # without an item on it, no alert can rise: no need to wait and see
+        assert probes.reads_filesystem(_enabled_keys(supervision, host), paths[name]), (
+            f"Aucune sonde de la supervision ne mesure l'espace de {paths[name]} sur {name}.")
     machines = {name: lab.ssh(name) for name in hosts}
     for name, machine in machines.items():
         probes.remove_leftover_filler(machine, paths[name])
-    before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    before = {name: probes.settled(supervision, host["hostid"], _on_filesystem(paths[name]), bound)
+              for name, host in hosts.items()}
     probing = {name: probes.probe_windows(machine) for name, machine in machines.items()}
     began = time.time()
     raised: dict[str, list[probes.Problem]] = {}
@@ -115,7 +132,7 @@ def test_a_data_filesystem_filled_past_the_threshold_raises_then_clears_an_alert
         def all_raised() -> bool:
             for name in hosts.keys() - raised.keys():
                 found = probes.raised(before[name], probes.open_problems(supervision, hosts[name]["hostid"]),
-                                      lambda p, path=paths[name]: probes.reads_filesystem(list(p.keys), path))
+                                      _on_filesystem(paths[name]))
                 flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began,
                                                 probing[name])
                 found = [p for p in found if p.triggerid not in flapping]
@@ -157,51 +174,54 @@ def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario)
     nas_host = supervision.host(names[1])  # the NAS's own supervision is the disk probe's business
     if nas_host is not None and nas_host["status"] == HOST_MONITORED:
         hosts[names[1]] = nas_host
+    assert any(probes.reads_more_than_resources([key]) for host in hosts.values()
+               for key in _enabled_keys(supervision, host)), (
+        f"Aucune sonde de la supervision ne suit la sauvegarde : {' et '.join(hosts)} n'ont que des mesures de "
+        "ressources (processeur, mémoire, disques, réseau).")
     server, nas = lab.ssh(names[0]), lab.ssh(names[1])
     probes.undo_leftover_closing(nas)
     if probes.run_job(server, service, timeout=BACKUP_RUN_S) != "success":  # the probe needs a working backup
         raise probes.ProbeFailed(f"{names[0]} : la sauvegarde échoue déjà avant la sonde : le correcteur ne peut pas "
                                  "observer une alerte provoquée par un échec.")
-    before = {name: probes.open_problems(supervision, host["hostid"]) for name, host in hosts.items()}
+    before = {name: probes.settled(supervision, host["hostid"], _on_a_job, bound) for name, host in hosts.items()}
     probing = {names[0]: probes.probe_windows(server), names[1]: probes.probe_windows(nas)}
     began = time.time()
     raised: list[tuple[str, probes.Problem]] = []
     mode = probes.close_repository(nas, repository)
     try:
         for _attempt in range(2):  # a run the timer had just begun, before the repository closed, may succeed
-            result = probes.run_job(server, service, timeout=BACKUP_RUN_S)
-            if result != "success":
+            failed_run = probes.run_job(server, service, timeout=BACKUP_RUN_S)
+            if failed_run != "success":
                 break
-        if result == "success":
+        if failed_run == "success":
             raise probes.ProbeFailed(f"{names[0]} : la sauvegarde a réussi alors que le correcteur avait fermé son "
                                      f"dépôt {repository} sur {names[1]} : elle n'écrit plus dans ce dépôt, la sonde "
                                      "ne peut pas la faire échouer.")
 
         def any_raised() -> bool:
             for name, host in hosts.items():
-                found = probes.raised(before[name], probes.open_problems(supervision, host["hostid"]),
-                                      lambda p: probes.reads_more_than_resources(list(p.keys)))
+                found = probes.raised(before[name], probes.open_problems(supervision, host["hostid"]), _on_a_job)
                 flapping = probes.recently_open(supervision, [p.triggerid for p in found], began - HISTORY_S, began,
                                                 probing[name])
                 raised.extend((name, p) for p in found if p.triggerid not in flapping)
             return bool(raised)
 
         probes.wait_until(any_raised, bound)
-    finally:
+    finally:  # whatever the verdict, the backup works again when the grader leaves
         probes.reopen_repository(nas, repository, mode)
         for machine in (server, nas):
             probes.record_probe_window(machine, began, time.time() + 2 * bound)
+        for _attempt in range(2):
+            good_run = probes.run_job(server, service, timeout=BACKUP_RUN_S)
+            if good_run == "success":
+                break
+    if good_run != "success":
+        raise probes.ProbeFailed(f"{names[0]} : la sauvegarde ne réussit pas de nouveau après la sonde "
+                                 f"(« {good_run} ») : le correcteur ne peut pas observer le retour à la normale.")
     assert raised, (f"Le correcteur a fait échouer la sauvegarde de {names[0]} (dépôt fermé sur {names[1]}) : "
                     f"aucune alerte n'est apparue dans la supervision en {bound // 60} min.")
     masked = [f"{name} : {p.shown()}" for name, p in raised if p.suppressed]
     assert not masked, f"L'alerte s'est levée mais reste masquée : {' ; '.join(masked)}."
-    for _attempt in range(2):
-        result = probes.run_job(server, service, timeout=BACKUP_RUN_S)
-        if result == "success":
-            break
-    if result != "success":
-        raise probes.ProbeFailed(f"{names[0]} : la sauvegarde ne réussit pas de nouveau après la sonde (« {result} ») "
-                                 ": le correcteur ne peut pas observer le retour à la normale.")
 
     def cleared() -> bool:
         return not any(p.triggerid in probes.open_problems(supervision, hosts[name]["hostid"]) for name, p in raised)

@@ -121,6 +121,22 @@ def parse_probe_windows(text: str) -> list[tuple[float, float]]:
     return windows
 
 
+def settled(supervision: Supervision, hostid: str, attributed: Callable[[Problem], bool],
+            bound_s: float) -> dict[str, Problem]:
+    """The host's open problems once those the probe would count have closed (a problem still open from before,
+    say a failed run the grader's good run has just replaced, would hide the probe's alert), or once `bound_s`
+    has passed: what was open then is the probe's baseline."""
+    found: dict[str, Problem] = {}
+
+    def quiet() -> bool:
+        found.clear()
+        found.update(open_problems(supervision, hostid))
+        return not any(attributed(p) for p in found.values())
+
+    wait_until(quiet, bound_s)
+    return found
+
+
 def wait_until(condition: Callable[[], bool], bound_s: float) -> float | None:
     """Poll `condition` until it holds (seconds taken) or `bound_s` passes (None)."""
     began = time.monotonic()
