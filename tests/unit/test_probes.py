@@ -79,3 +79,41 @@ def test_waiting_stops_at_the_bound_and_says_so(monkeypatch):
 def test_the_functions_of_a_trigger_expression_are_read(expression, functions):
     # A trigger on nodata() alone watches the agent's silence, not the resource: the CPU and memory check skips it.
     assert zabbix.expression_functions(expression) == functions
+
+
+def test_the_grader_reads_back_the_windows_of_its_own_probes_and_ignores_anything_else():
+    assert probes.parse_probe_windows("1796113706 1796114062\nbroken line\n12 x\n1796113836 1796114107\n") == [
+        (1796113706.0, 1796114062.0), (1796113836.0, 1796114107.0)]
+
+
+class _StubSupervision:
+    """problem.get answers in turn, trigger.get gives each trigger's keys: enough for open_problems."""
+
+    def __init__(self, answers, keys):
+        self.answers, self.keys, self.events = list(answers), keys, []
+
+    def problems(self, _hostid):
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def call(self, method, **params):
+        if method == "event.get":
+            return self.events
+        return [{"triggerid": t, "items": [{"key_": k} for k in self.keys[t]]} for t in params["triggerids"]]
+
+
+def _problem(triggerid):
+    return {"objectid": triggerid, "name": f"p{triggerid}", "suppressed": "0"}
+
+
+def test_the_baseline_waits_for_a_backup_alert_from_before_to_close(monkeypatch):
+    monkeypatch.setattr(probes.time, "sleep", lambda _s: None)
+    supervision = _StubSupervision([[_problem("7"), _problem("9")], [_problem("9")]],
+                                   {"7": ["sauvegarde.echec"], "9": ["system.cpu.util"]})
+    baseline = probes.settled(supervision, "1", lambda p: probes.reads_more_than_resources(list(p.keys)), 60)
+    assert list(baseline) == ["9"]  # the CPU alert stays in the baseline; the backup's closed first
+
+
+def test_an_alert_opened_by_an_earlier_probe_is_not_flapping():
+    supervision = _StubSupervision([[]], {})
+    supervision.events = [{"objectid": "7", "clock": "1000"}, {"objectid": "8", "clock": "2000"}]
+    assert probes.recently_open(supervision, ["7", "8"], 0, 3000, [(900, 1100)]) == {"8"}
