@@ -176,8 +176,8 @@ def test_a_failed_backup_raises_then_clears_an_alert(supervision, lab, scenario)
         hosts[names[1]] = nas_host
     assert any(probes.reads_more_than_resources([key]) for host in hosts.values()
                for key in _enabled_keys(supervision, host)), (
-        f"Aucune sonde de la supervision ne suit la sauvegarde : {' et '.join(hosts)} n'ont que des mesures de "
-        "ressources (processeur, mémoire, disques, réseau).")
+        f"Aucune sonde de la supervision ne suit la sauvegarde : {' et '.join(hosts)} "
+        f"{'n’ont' if len(hosts) > 1 else 'n’a'} que des mesures de ressources (processeur, mémoire, disques, réseau).")
     server, nas = lab.ssh(names[0]), lab.ssh(names[1])
     probes.undo_leftover_closing(nas)
     if probes.run_job(server, service, timeout=BACKUP_RUN_S) != "success":  # the probe needs a working backup
