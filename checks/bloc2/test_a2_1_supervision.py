@@ -14,7 +14,7 @@ import pytest
 
 from labgrader.remote import probes
 from labgrader.remote.zabbix import (AGENT_INTERFACE, HOST_MONITORED, ZABBIX_AGENT_ACTIVE_ITEM, ZABBIX_AGENT_ITEM,
-                                     expression_functions)
+                                     compares_a_level)
 
 criterion = pytest.mark.criterion
 
@@ -61,7 +61,10 @@ def _enabled_keys(supervision, host: dict) -> list[str]:
 
 
 def _on_filesystem(path: str):
-    return lambda problem: probes.reads_filesystem(list(problem.keys), path)
+    """A problem the file system's level raised: change() or timeleft() alone opens on any sudden jump, with or
+    without the brief's threshold."""
+    return lambda problem: (probes.reads_filesystem(list(problem.keys), path)
+                            and compares_a_level(problem.expression))
 
 
 def _on_a_job(problem) -> bool:
@@ -83,8 +86,8 @@ def test_each_server_sends_its_own_cpu_and_memory_with_a_trigger(supervision, in
         triggers = supervision.call("trigger.get", hostids=host["hostid"], filter={"status": ENABLED},
                                     output=["triggerid", "description", "state", "expression"], expandExpression=True,
                                     selectItems=["itemid"])
-        # nodata() alone says the agent went silent, not that the processor or the memory is saturated.
-        triggers = [t for t in triggers if expression_functions(t["expression"]) - {"nodata"}]
+        # nodata() or change() alone says the agent went silent or a value jumped, not that the resource is saturated.
+        triggers = [t for t in triggers if compares_a_level(t["expression"])]
         for family, prefixes in FAMILIES.items():
             what, of_what = FAMILY_NAMES[family]
             # vm.memory.size[total] never moves: an alert on it watches nothing.

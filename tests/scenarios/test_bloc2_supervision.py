@@ -58,20 +58,24 @@ def test_every_check_fails_on_the_fresh_lab_and_passes_once_solved(solved):
     assert set(solved.outcomes("solved").values()) == {"passed"}
 
 
-def test_a_host_polled_on_the_default_interface_and_a_threshold_set_too_high_are_not_supervision(solved):
-    # Two honest mistakes in the frontend: srv1 left on the form's default interface (127.0.0.1: zbx1's own
-    # agent answers, with zbx1's values), and bkp1's data alert set at 95 % instead of the brief's 80 %.
-    zbx1 = "zbx1"
+def test_a_wrong_host_a_threshold_too_high_or_no_threshold_at_all_is_not_supervision(solved):
+    # Three honest mistakes in the frontend: srv1 left on the form's default interface (127.0.0.1: zbx1's own
+    # agent answers, with zbx1's values); bkp1's data alert set at 95 % instead of the brief's 80 %; repo1's on a
+    # sudden change of the space used, with no threshold (the grader's fill would open it all the same).
+    zbx1, bkp1_used, repo1_used = ("zbx1", "last(/bkp1/vfs.fs.size[/srv/restic,pused])",
+                                   "/repo1/vfs.fs.size[/srv/depot,pused]")
     with solved.broken(zbx1, set_interface("srv1", ip="127.0.0.1"), set_interface("srv1", ip="192.168.58.30")), \
-            solved.broken(zbx1, set_trigger(BKP1_DISK_TRIGGER, expression="last(/bkp1/vfs.fs.size[/srv/restic,pused])>95"),
-                          set_trigger(BKP1_DISK_TRIGGER, expression="last(/bkp1/vfs.fs.size[/srv/restic,pused])>80")):
-        assert solved.grid("wrong-host-high-threshold", only=f"{RESOURCES} or {DISK}")["A2.1/CE.1"] == "not_met"
-    outcomes, messages = solved.outcomes("wrong-host-high-threshold"), solved.messages("wrong-host-high-threshold")
+            solved.broken(zbx1, set_trigger(BKP1_DISK_TRIGGER, expression=f"{bkp1_used}>95"),
+                          set_trigger(BKP1_DISK_TRIGGER, expression=f"{bkp1_used}>80")), \
+            solved.broken(zbx1, set_trigger(REPO1_DISK_TRIGGER, expression=f"change({repo1_used})>10"),
+                          set_trigger(REPO1_DISK_TRIGGER, expression=f"last({repo1_used})>80")):
+        assert solved.grid("wrong-host-no-threshold", only=f"{RESOURCES} or {DISK}")["A2.1/CE.1"] == "not_met"
+    outcomes, messages = solved.outcomes("wrong-host-no-threshold"), solved.messages("wrong-host-no-threshold")
     # The check left out is an error, never a pass: a criterion is not judged on part of its checks.
     assert outcomes == {RESOURCES: "failed", DISK: "failed", BACKUP: "error"}
     assert "ne viennent pas de l'agent de srv1" in messages[RESOURCES]
-    assert "srv1 (/srv/data)" in messages[DISK] and "bkp1 (/srv/restic)" in messages[DISK]
-    assert "repo1" not in messages[DISK]
+    assert all(f"{host} ({path})" in messages[DISK]
+               for host, path in (("srv1", "/srv/data"), ("bkp1", "/srv/restic"), ("repo1", "/srv/depot")))
 
 
 def test_a_backup_followed_only_by_its_age_misses_a_failure_within_the_briefs_time(solved):

@@ -76,6 +76,7 @@ class Problem:
     name: str
     suppressed: bool
     keys: tuple[str, ...]
+    expression: str = ""
 
     def shown(self) -> str:
         return f"« {self.name} »" + (" (masqué par une maintenance)" if self.suppressed else "")
@@ -93,11 +94,13 @@ def open_problems(supervision: Supervision, hostid: str) -> dict[str, Problem]:
     problems = supervision.problems(hostid)
     if not problems:
         return {}
-    triggers = {t["triggerid"]: [i["key_"] for i in t["items"]] for t in supervision.call(
-        "trigger.get", triggerids=sorted({p["objectid"] for p in problems}), output=["triggerid"],
-        selectItems=["key_"])}
+    triggers = {t["triggerid"]: t for t in supervision.call(
+        "trigger.get", triggerids=sorted({p["objectid"] for p in problems}), output=["triggerid", "expression"],
+        expandExpression=True, selectItems=["key_"])}
     return {p["objectid"]: Problem(p["objectid"], p["name"], p.get("suppressed") == "1",
-                                   tuple(triggers.get(p["objectid"], ()))) for p in problems}
+                                   tuple(i["key_"] for i in triggers.get(p["objectid"], {}).get("items", ())),
+                                   triggers.get(p["objectid"], {}).get("expression", ""))
+            for p in problems}
 
 
 def recently_open(supervision: Supervision, triggerids: list[str], since: float, until: float,

@@ -32,6 +32,16 @@ def expression_functions(expression: str) -> set[str]:
     return set(re.findall(r"\b([a-z_]+)\(", expression))
 
 
+# Functions that say how a value moves, or whether it comes, not where it stands: a trigger built on these alone
+# has no threshold (a sudden jump opens it and the next value closes it; nodata() watches the agent's silence).
+NOT_A_LEVEL = frozenset({"nodata", "change", "changecount", "rate", "timeleft", "forecast", "fuzzytime"})
+
+
+def compares_a_level(expression: str) -> bool:
+    """The trigger compares a measured level (last, min, avg, count…) with something, not only its movement."""
+    return bool(expression_functions(expression) - NOT_A_LEVEL)
+
+
 class Supervision:
     def __init__(self, name: str, url: str, *, user: str | None = None, password: str | None = None,
                  token: str | None = None, tls: TlsPolicy = TlsPolicy(), recorder: Recorder):
