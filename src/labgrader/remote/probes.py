@@ -20,8 +20,8 @@ from .ssh import SshHost
 from .zabbix import Supervision
 
 FILLER = ".labgrader-sonde"  # the file that fills a data file system, at its root
-BACKUP_MARK = "/var/lib/labgrader-sonde-sauvegarde"
-PROBE_LOG = "/var/lib/labgrader-sondes"  # the grader's past probes of this machine: their alerts are not flapping  # "<mode> <path>" of a repository the grader closed
+BACKUP_MARK = "/var/lib/labgrader-sonde-sauvegarde"  # "<mode> <path>" of a repository the grader closed
+PROBE_LOG = "/var/lib/labgrader-sondes"  # the grader's past probes of this machine: their alerts are not flapping
 POLL_S = 5
 SAFETY_NET_S = "15min"  # longer than any probe (its check's deadline is 10 min)
 MIB = 1 << 20
