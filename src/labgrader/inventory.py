@@ -74,18 +74,36 @@ class LdapsTransport(TlsTransport):
     password: SecretRef
 
 
-class ZabbixTransport(TlsTransport):
+class ApiTransport(TlsTransport):
+    """A web API the grader logs in to: over HTTPS unless the inventory says the network is trusted."""
     url: str = Field(pattern=r"^https?://[^\s]+$")
-    user: str
-    password: SecretRef | None = None
-    token: SecretRef | None = None
     allow_plain_http: StrictBool = False
 
     @model_validator(mode="after")
-    def _encrypted(self) -> "ZabbixTransport":
+    def _encrypted(self) -> "ApiTransport":
         if self.url.lower().startswith("http://") and not self.allow_plain_http:
             raise ValueError("http:// would send the evaluator's credentials in clear: use https:// "
                              "(or set allow_plain_http: true on a network you trust)")
+        return self
+
+
+class ZabbixTransport(ApiTransport):
+    user: str
+    password: SecretRef | None = None
+    token: SecretRef | None = None
+
+
+class GlpiTransport(ApiTransport):
+    """GLPI's REST API (`…/apirest.php`): a user token (or a login and password) and the API client's app token."""
+    user_token: SecretRef | None = None
+    app_token: SecretRef | None = None
+    user: str | None = None
+    password: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "GlpiTransport":
+        if self.user_token is None and (self.user is None or self.password is None):
+            raise ValueError("GLPI needs user_token, or user and password")
         return self
 
 
@@ -93,6 +111,7 @@ class Transports(Strict):
     ssh: SshTransport | None = None
     ldaps: LdapsTransport | None = None
     zabbix_api: ZabbixTransport | None = None
+    glpi_api: GlpiTransport | None = None
 
 
 class Host(Strict):
@@ -144,7 +163,7 @@ class Inventory(Strict):
         for name, host in self.hosts.items():
             for kind in Transports.model_fields:
                 transport = getattr(host.transports, kind)
-                for attr in ("password", "token"):
+                for attr in ("password", "token", "user_token", "app_token"):
                     ref = getattr(transport, attr, None) if transport else None
                     if ref is not None:
                         yield f"hosts.{name}.transports.{kind}.{attr}", ref

@@ -97,7 +97,7 @@ def test_a_missing_role_secret_or_scenario_field_is_an_error_never_a_skip(pytest
     _result, report = grade(pytester, HEADER + '''
 @criterion("A1.1/CE.1", title="a")
 def test_needs_a_windows_only_role(role_host):
-    role_host("glpi")
+    role_host("windows-client")
 
 @criterion("A1.1/CE.2", title="b")
 def test_needs_a_secret(lab):
@@ -114,7 +114,7 @@ def test_skipped():
 ''')
     got = outcomes(report)
     assert got["test_needs_a_windows_only_role"][0] == "error"
-    assert "aucune machine de rôle glpi dans l'inventaire" in got["test_needs_a_windows_only_role"][1]
+    assert "aucune machine de rôle windows-client dans l'inventaire" in got["test_needs_a_windows_only_role"][1]
     assert got["test_needs_a_secret"][0] == "error" and "user_password:nobody" in got["test_needs_a_secret"][1]
     assert got["test_skipped"][0] == "skipped"
     # A passed check beside one that never ran does not make the criterion met.

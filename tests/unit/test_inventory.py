@@ -58,7 +58,7 @@ def mutate(change):
 @pytest.mark.parametrize("document, expected", [
     (mutate(lambda d: d.pop("hosts")), "candidate.yml: hosts: required field is missing"),
     (mutate(lambda d: d["hosts"]["dc1"]["transports"].update(telnet={"port": 23})),
-     "candidate.yml: hosts.dc1.transports.telnet: unknown transport (known: ssh, ldaps, zabbix_api)"),
+     "candidate.yml: hosts.dc1.transports.telnet: unknown transport (known: ssh, ldaps, zabbix_api, glpi_api)"),
     (mutate(lambda d: d["hosts"]["client1"]["transports"]["ssh"].update(port="twenty-two")),
      "candidate.yml: hosts.client1.transports.ssh.port: Input should be a valid integer"),
     (mutate(lambda d: d["hosts"]["client1"].pop("address")), "candidate.yml: hosts.client1.address: required field"),

@@ -7,6 +7,7 @@ from ..errors import InputError
 from ..inventory import Inventory, SecretRef
 from .base import HostUnreachable
 from .evidence import Recorder
+from .glpi import Glpi
 from .hostkeys import PinnedHostKey
 from .ldap import Directory
 from .smb import SmbClient
@@ -16,7 +17,9 @@ from .zabbix import Supervision
 H = TypeVar("H")
 # Roles that play the same part for a check that asks a protocol (DESIGN.md, boundary 7).
 ROLE_EQUIVALENTS = {"samba-dc": ("samba-dc", "windows-dc"), "windows-dc": ("windows-dc", "samba-dc"),
-                    "linux-client": ("linux-client",), "zabbix": ("zabbix",)}
+                    "linux-client": ("linux-client",), "zabbix": ("zabbix",),
+                    # GLPI as this project's tests serve it (tests/glpi_double/): the same API, the same checks.
+                    "glpi": ("glpi", "glpi-double")}
 
 
 class MissingFromInventory(Exception):
@@ -79,6 +82,16 @@ class GradingSession:
                                password=self._secret(t.password, f"hosts.{host}.transports.zabbix_api.password"),
                                token=self._secret(t.token, f"hosts.{host}.transports.zabbix_api.token"))
         return self._helper(host, "zabbix_api", make)
+
+    def glpi(self, host: str) -> Glpi:
+        def make() -> Glpi:
+            _entry, t = self._transport(host, "glpi_api")
+            where = f"hosts.{host}.transports.glpi_api"
+            return Glpi(host, t.url, user=t.user, tls=t.tls(), recorder=self.recorder,
+                        user_token=self._secret(t.user_token, f"{where}.user_token"),
+                        app_token=self._secret(t.app_token, f"{where}.app_token"),
+                        password=self._secret(t.password, f"{where}.password"))
+        return self._helper(host, "glpi_api", make)
 
     def smb(self) -> SmbClient:
         """SMB from the grader, as a user (shares, SYSVOL)."""
