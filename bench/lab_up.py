@@ -2,7 +2,7 @@
 """How long `labgrader up` takes: warm box cache, halted lab, and (with --cold) an empty box cache.
 
 Prints figures; asserts nothing. Run as root from the project root:
-    .venv/bin/python bench/lab_up.py [--scenario bloc1-integration] [--runs 3] [--cold]
+    .venv/bin/python bench/lab_up.py [--scenario bloc1-integration] [--profile P] [--archive ROLE=FILE] [--runs 3] [--cold]
 "Ready" means what `up` waits for: every machine provisioned (the DC seeded, the Zabbix API answering with the
 scenario's password) and every role's readiness port open (LDAPS, Zabbix frontend, SSH)."""
 from __future__ import annotations
@@ -40,8 +40,13 @@ def main() -> None:
     parser.add_argument("--scenario", default="bloc1-integration")
     parser.add_argument("--runs", type=int, default=3, help="runs of each warm measurement (default 3)")
     parser.add_argument("--cold", action="store_true", help="also build the box from nothing (several minutes)")
+    parser.add_argument("--profile", help="the scenario's profile (default: embedded)")
+    parser.add_argument("--archive", action="append", default=[], metavar="ROLE=FILE",
+                        help="software a role needs (`up --archive`), e.g. glpi=glpi-10.0.18.tgz")
     args = parser.parse_args()
     sid = args.scenario
+    up = ["up", sid, *(["--profile", args.profile] if args.profile else []),
+          *(f"--archive={value}" for value in args.archive)]
     timed("down", sid)
     figures: dict[str, list[float]] = {}
 
@@ -50,7 +55,7 @@ def main() -> None:
             before = set(SHARED_ROOTFS.glob("*")) if SHARED_ROOTFS.exists() else set()
             env = dict(os.environ, LABGRADER_BOX_CACHE=f"{tmp}/boxes", VAGRANT_HOME=f"{tmp}/vagrant.d")
             print("cold: empty box cache and Vagrant home (mmdebstrap from the apt mirror)…", flush=True)
-            elapsed, progress = timed("up", sid, env=env)
+            elapsed, progress = timed(*up, env=env)
             figures["up, cold box cache"] = [elapsed]
             print(f"  {elapsed:6.1f} s\n{phases(progress)}")
             timed("down", sid, env=env)
@@ -58,7 +63,7 @@ def main() -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
     for run in range(args.runs):
-        elapsed, progress = timed("up", sid)
+        elapsed, progress = timed(*up)
         figures.setdefault("up, warm box cache", []).append(elapsed)
         print(f"warm up #{run + 1}: {elapsed:6.1f} s\n{phases(progress)}", flush=True)
         timed("halt", sid)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, box, deadlines, inventory, scenario
+from . import __version__, box, deadlines, inventory, scenario, uploads
 from .errors import InputError, LabgraderError
 from .remote.evidence import inert
 
@@ -164,7 +164,7 @@ def cmd_box(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from . import lab
     the_lab = lab.open_lab(args.scenario, args.profile, args.name)
-    lab.up(the_lab, _progress)
+    lab.up(the_lab, _progress, uploads.parse_given(args.archive))
     return 0
 
 
@@ -199,7 +199,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_test(args: argparse.Namespace) -> int:
     from . import lab, solving
-    result = solving.self_test(lab.open_lab(args.scenario, args.profile, args.name), _progress, keep=args.keep)
+    result = solving.self_test(lab.open_lab(args.scenario, args.profile, args.name), _progress, keep=args.keep,
+                               archives=uploads.parse_given(args.archive))
     for check in result.not_failing_on_fresh_lab:
         out.print(f"[red]did not fail on the fresh lab:[/] {check}")
     for check in result.not_passing_once_solved:
@@ -269,11 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", metavar="N", type=int, default=max(1, (os.cpu_count() or 2)),
                    help="candidates graded at once (default: the number of cores, %(default)s)")
     g.add_argument("--scenario", metavar="ID", help="the scenario, for inventories that do not name it")
-    verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
+    u = verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
     verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
     verb("solve", cmd_solve, "apply the scenario's reference solution to the running lab", profile=False)
     t = verb("test", cmd_test, "self-test a scenario: fresh lab, every check fails; solve; every check passes; down")
     t.add_argument("--keep", action="store_true", help="leave the solved lab up afterwards")
+    for sub in (u, t):
+        sub.add_argument("--archive", action="append", metavar="ROLE=FILE",
+                         help="software a role needs that labgrader cannot download, e.g. glpi=glpi-10.0.18.tgz "
+                         "(GLPI's release archive; or LABGRADER_GLPI_ARCHIVE=FILE); its SHA-256 must be pinned by "
+                         "the role, or vouched for with LABGRADER_GLPI_ARCHIVE_SHA256")
     verb("halt", cmd_halt, "stop the lab's machines, keeping them for a fast `up`")
     verb("down", cmd_down, "remove the lab entirely: containers, namespace, bridge, DHCP, state (idempotent)")
     s = verb("ssh", cmd_ssh, "open a shell on a machine, or run one command and return its exit code", profile=False)

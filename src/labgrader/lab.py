@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import lab_inventory, netns, paths, roles
+from . import lab_inventory, netns, paths, roles, uploads as uploads_mod
 from . import steps as steps_mod
 from .errors import HostSetupError, InputError, LabError
 from .providers import ABSENT, RUNNING, SET_UP, Provider, provider_for, require_commands
@@ -206,8 +206,9 @@ def machine_env(machine) -> dict[str, str]:
             **({"LAB_DATA_FS": data.path, "LAB_DATA_FS_SIZE_MB": str(data.size_mb)} if data else {})}
 
 
-def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:
-    """(plan, provisioning secrets by machine): what Vagrant needs, secrets kept in a separate root-only file."""
+def plan(lab: RunningLab, box_name: str, uploads: dict[str, list[dict]] | None = None) -> tuple[dict, dict]:
+    """(plan, provisioning secrets by machine): what Vagrant needs, secrets kept in a separate root-only file.
+    `uploads`: files each machine receives before its scripts run (uploads.for_machines)."""
     scenario = lab.scenario
     env = lab_env(lab)
     values = scenario.secrets()
@@ -220,7 +221,8 @@ def plan(lab: RunningLab, box_name: str) -> tuple[dict, dict]:
         # Vagrant knows each machine by its container's name: unique across labs, so two labs can run at once.
         machines.append({"name": m.name, "vagrant_name": lab.container(m.name), "role": m.role,
                          "address": str(m.address), "mac": lab.mac(m.name), "container": lab.container(m.name),
-                         "memory_mb": m.memory_mb, "scripts": role.script_paths(), "env": machine_env(m)})
+                         "memory_mb": m.memory_mb, "scripts": role.script_paths(), "env": machine_env(m),
+                         "files": (uploads or {}).get(m.name, [])})
         secrets[m.name] = {var: values[ref] for var, ref in role.provision_secrets.items()}
         if role.provision_seed:
             secrets[m.name]["LAB_SEED_JSON"] = json.dumps(seed, ensure_ascii=False)
@@ -245,8 +247,13 @@ def machine_states(lab: RunningLab) -> dict[str, str]:
     return lab.provider.states(lab)
 
 
-def up(lab: RunningLab, report: Report) -> bool:
-    """Bring the lab up; True if anything changed. Idempotent on a running lab."""
+def up(lab: RunningLab, report: Report, archives: dict[str, Path] | None = None) -> bool:
+    """Bring the lab up; True if anything changed. Idempotent on a running lab. `archives`: role → the file
+    of software the user brings (GLPI), else the role's environment variable names it."""
+    # Software the user must bring is found and checked first (a lab without an inventory is to be provisioned):
+    # without it, nothing of the lab is built.
+    provisioning = not (lab.dir / "inventory.yml").is_file()
+    uploads = uploads_mod.for_machines(lab.scenario.id, lab.machines, archives or {}, with_archives=provisioning)
     check_host(lab)
     with locked(lab):
         states = machine_states(lab)
@@ -260,8 +267,10 @@ def up(lab: RunningLab, report: Report) -> bool:
         elif (lab.dir / "inventory.yml").is_file() and all(s == RUNNING for s in states.values()):
             report(f"lab {lab.id} is already up: nothing to do")
             return False
+        if fresh and not provisioning:  # a half-built lab rebuilt from nothing
+            uploads = uploads_mod.for_machines(lab.scenario.id, lab.machines, archives or {}, with_archives=True)
         try:
-            _up(lab, report, fresh)
+            _up(lab, report, fresh, uploads)
         except BaseException:
             if fresh:
                 report(f"up failed: removing what it built (logs kept in {paths.display(lab.log_dir)})")
@@ -270,12 +279,12 @@ def up(lab: RunningLab, report: Report) -> bool:
         return True
 
 
-def _up(lab: RunningLab, report: Report, fresh: bool) -> None:
+def _up(lab: RunningLab, report: Report, fresh: bool, uploads: dict[str, list[dict]]) -> None:
     started = time.monotonic()
     if fresh:
         record_state(lab, created=False, starting_state=False, solved=False)
     image = lab.provider.ensure_image(lab, report)
-    document, secrets = plan(lab, image)
+    document, secrets = plan(lab, image, uploads)
     paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))
     paths.write_private(lab.dir / "secrets.json", json.dumps(secrets, indent=1, ensure_ascii=False))
     lab_inventory.write_secrets(lab.dir / lab_inventory.SECRETS_FILE, lab.scenario.secrets())

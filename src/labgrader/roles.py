@@ -27,6 +27,30 @@ class DataFilesystem(BaseModel):
     size_mb: int = Field(ge=8, le=256)
 
 
+# Where uploads land on a machine: a directory the box's `vagrant` user may write (Vagrant uploads as that user);
+# the role's script moves them into place as root.
+UPLOAD_DIR = "/var/tmp/labgrader"
+
+
+class UploadedFile(BaseModel):
+    """A file or directory of the project uploaded before the role's scripts run (e.g. a test double)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str = Field(pattern=r"^[a-z0-9_][a-z0-9_./-]*$")
+    destination: str = Field(pattern=rf"^{UPLOAD_DIR}/[A-Za-z0-9_.-]+$")
+
+
+class Archive(BaseModel):
+    """Software the role needs that labgrader may not ship or download (GLPI's release archive): the user gives
+    the file (`up --archive ROLE=FILE` or an environment variable); its SHA-256 must be a pinned one."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    what: str
+    env: str = Field(pattern=r"^LABGRADER_[A-Z0-9_]+$")
+    where: str  # where a user gets it
+    destination: str = Field(pattern=rf"^{UPLOAD_DIR}/[A-Za-z0-9_.-]+$")
+    # Release file name -> SHA-256 of the releases known to work (a trainer adds one after checking it).
+    sha256: dict[str, str] = {}
+
+
 class Role(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = ""
@@ -41,6 +65,8 @@ class Role(BaseModel):
     tls_certificate: str | None = None
     ready: tuple[ReadyProbe, ...] = ()
     data_filesystem: DataFilesystem | None = None
+    files: tuple[UploadedFile, ...] = ()
+    archive: Archive | None = None
 
     @property
     def directory(self) -> Path:
@@ -71,6 +97,9 @@ def load(name: str) -> Role:
     for script in role.scripts:
         if not (role.directory / script).is_file():
             raise InputError(f"script '{script}' does not exist", path=paths.display(path), field="scripts")
+    for upload in role.files:
+        if ".." in upload.source.split("/") or not (paths.project_root() / upload.source).exists():
+            raise InputError(f"file '{upload.source}' is not in the project", path=paths.display(path), field="files")
     for script in role.shared_scripts:
         if "/" in script or not (paths.roles_dir() / script).is_file():
             raise InputError(f"shared script '{script}' is not a script of labs/roles/", path=paths.display(path),

@@ -57,13 +57,14 @@ def outcomes(report: dict, *, verdicts_only: bool = False) -> dict[str, str]:
             if not (verdicts_only and criterion["status"] == "evaluator")}
 
 
-def self_test(lab: lablib.RunningLab, report: Report, *, keep: bool = False, out: Path | None = None) -> SelfTest:
+def self_test(lab: lablib.RunningLab, report: Report, *, keep: bool = False, out: Path | None = None,
+              archives: dict[str, Path] | None = None) -> SelfTest:
     out = out or Path("reports") / lab.id / "self-test"
     result = SelfTest(lab.scenario.id)
     report(f"self-test of {lab.id}: a fresh lab first")
     lablib.down(lab, lambda _: None)
     try:
-        lablib.up(lab, report)
+        lablib.up(lab, report, archives)
         fresh_report = run_check(lab, out / "fresh")
         fresh = outcomes(fresh_report, verdicts_only=True)
         result.checks = len(outcomes(fresh_report))
