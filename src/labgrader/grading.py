@@ -23,9 +23,16 @@ def checks_dir() -> Path:
 
 
 def check_files(activity: str) -> list[Path]:
-    """checks/bloc<N>/test_a<bloc>_<n>_*.py: one file per activity."""
+    """checks/bloc<N>/test_a<bloc>_<n>_*.py: an activity's check modules (one per scenario of the activity)."""
     bloc, number = activity.removeprefix("A").split(".")
     return sorted(checks_dir().glob(f"bloc{bloc}/test_a{bloc}_{number}_*.py"))
+
+
+def scenario_check_files(scenario: scenario_mod.Scenario) -> list[Path]:
+    """The modules a scenario grades: those it names (`checks:`), else every module of its activity."""
+    if scenario.checks:
+        return [checks_dir() / module for module in scenario.checks]
+    return check_files(scenario.activity)
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
     """Run the scenario's checks against the inventory; write report.json, junit.xml, report.html and the log."""
     scenario = scenario_mod.load(scenario_id)
     inventory_mod.load(inventory_path)  # bad input is reported here, before pytest starts
-    files = check_files(scenario.activity)
+    files = scenario_check_files(scenario)
     if not files:
         raise InputError(f"no checks for activity {scenario.activity} under {paths.display(checks_dir())}")
     out.mkdir(parents=True, exist_ok=True)

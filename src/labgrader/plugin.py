@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 import pytest
 
 from . import inventory as inventory_mod
-from . import deadlines, netjoin, preflight, referentiel, scenario as scenario_mod
+from . import deadlines, netjoin, paths, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
 from .remote.base import RemoteError
 from .remote.evidence import Recorder, inert
@@ -135,6 +135,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if run.activity and criterion.activity_id != run.activity:
             elsewhere.append(item)  # `pytest checks/bloc1` against an A1.1 lab: the other activities' checks
             continue
+        if run.scenario and run.scenario.checks and not _graded_by(run.scenario, item):
+            elsewhere.append(item)  # the activity's other scenario (A2.1: supervision, inventory)
+            continue
         run.activity = run.activity or criterion.activity_id
         run.collected[item.nodeid] = (criterion_id, marker.kwargs["title"], float(marker.kwargs.get("impact", 0.7)))
     if elsewhere:
@@ -145,6 +148,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not config.option.collectonly:
         _preflight(run)
     run.aborted = False
+
+
+def _graded_by(scenario: scenario_mod.Scenario, item: pytest.Item) -> bool:
+    checks = paths.project_root() / "checks"
+    return any(Path(item.path).resolve() == (checks / module).resolve() for module in scenario.checks)
 
 
 def _preflight(run: LabRun) -> None:

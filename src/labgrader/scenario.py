@@ -5,6 +5,7 @@ Loading never raises anything but `InputError`, whose one-line message names the
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from pathlib import Path
@@ -66,10 +67,36 @@ class Group(Strict):
     members: tuple[str, ...] = Field(default=(), description="users or groups (nesting allowed)")
 
 
+class GlpiComputer(Strict):
+    """A computer as the parc's former inventory left it in GLPI, with its financial information."""
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    serial: str | None = None
+    comment: str | None = None
+    buy_date: datetime.date | None = None
+    warranty_date: datetime.date | None = Field(default=None, description="start of the warranty")
+    warranty_months: int | None = Field(default=None, ge=0, le=240)
+
+
+class GlpiSeed(Strict):
+    """What GLPI holds when the lab starts (glpi role): ITIL categories, groups, computers."""
+    categories: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    computers: tuple[GlpiComputer, ...] = ()
+
+    @field_validator("computers")
+    @classmethod
+    def _unique_names(cls, computers: tuple[GlpiComputer, ...]) -> tuple[GlpiComputer, ...]:
+        names = [c.name for c in computers]
+        if len(set(names)) != len(names):
+            raise ValueError("a computer name is listed twice")
+        return computers
+
+
 class Seed(Strict):
     ous: tuple[str, ...] = ()
     groups: tuple[Group, ...] = ()
     users: tuple[User, ...] = ()
+    glpi: GlpiSeed | None = None
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Seed":
@@ -165,6 +192,8 @@ class Scenario(Strict):
     setup: tuple[Step, ...] = Field(default=(), description="the starting state: run once, after the roles")
     solution: tuple[Step, ...] = Field(default=(), description="the reference solution, run by `labgrader solve`")
     grading: Grading = Grading()
+    checks: tuple[str, ...] = Field(default=(), description="the check modules under checks/ this scenario grades "
+                                    "(default: every module of its activity), e.g. bloc2/test_a2_1_inventaire.py")
 
     @model_validator(mode="after")
     def _machines_fit_the_network(self) -> "Scenario":
@@ -239,6 +268,7 @@ def load_file(path: Path) -> Scenario:
     if scenario.id != path.stem:
         raise InputError(f"'{scenario.id}' does not match the file name '{path.stem}'", path=shown, field="id")
     _check_steps(scenario, shown)
+    _check_modules(scenario, shown)
     for index, name in enumerate(scenario.grading.secrets):
         if name not in scenario.secrets():
             raise InputError(f"unknown secret '{name}' (known: {', '.join(scenario.secrets())})", path=shown,
@@ -262,6 +292,15 @@ def step_script(scenario_id: str, step: Step) -> Path:
     if step.script.startswith("labs/"):
         return paths.project_root() / step.script
     return scenario_dir(scenario_id) / step.script
+
+
+def _check_modules(scenario: Scenario, shown: str) -> None:
+    bloc, number = scenario.activity.removeprefix("A").split(".")
+    for index, module in enumerate(scenario.checks):
+        if not re.match(rf"^bloc{bloc}/test_a{bloc}_{number}_[a-z0-9_]+\.py$", module) or \
+                not (paths.project_root() / "checks" / module).is_file():
+            raise InputError(f"'{module}' is not a check module of activity {scenario.activity} under checks/",
+                             path=shown, field=f"checks[{index}]")
 
 
 def _check_steps(scenario: Scenario, shown: str) -> None:
