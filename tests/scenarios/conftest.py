@@ -68,14 +68,15 @@ class SolvedLab:
         return [e for c in report["criteria"] if c["id"] == criterion for k in c["checks"] for e in k["evidence"]]
 
 
-def solved_lab_fixture(scenario_id: str):
+def solved_lab_fixture(scenario_id: str, profile: str | None = None):
     """A module fixture: the scenario's self-test must pass, and it leaves the solved lab up for the module."""
 
     @pytest.fixture(scope="module")
     def solved(tmp_path_factory):
         require_host()
         reports = tmp_path_factory.mktemp(scenario_id)
-        result = subprocess.run([*LABGRADER, "test", scenario_id, "--keep"], capture_output=True, text=True)
+        result = subprocess.run([*LABGRADER, "test", scenario_id, "--keep", *(("--profile", profile) if profile else ())],
+                                capture_output=True, text=True)
         yield SolvedLab(scenario_id, reports, result)
         lablib.down(lablib.open_lab(scenario_id), lambda _: None)
 
@@ -87,4 +88,24 @@ def zabbix_on_server(password: str, code: str) -> str:
     (lab_zabbix is the client the zabbix role installs there)."""
     program = (f"import json\nfrom lab_zabbix import call, login\ntoken = login({json.dumps(password)})\n"
                f"api = lambda method, params: call(method, params, token)\n{code}\n")
+    return f"python3 -c {shlex.quote(program)}"
+
+
+def glpi_on_server(user_token: str, code: str) -> str:
+    """A shell command, run on the GLPI machine, that runs `code` with `api(method, path, body=None)` in an API
+    session (GLPI's REST API on loopback, as the seed and the solution reach it: GLPI's localhost API client, no
+    App-Token)."""
+    program = f"""import json, ssl, urllib.request
+context = ssl._create_unverified_context()
+def call(method, path, body=None, session=None):
+    headers = {{"Content-Type": "application/json"}}
+    headers.update({{"Session-Token": session}} if session else {{"Authorization": "user_token " + {json.dumps(user_token)}}})
+    request = urllib.request.Request("https://127.0.0.1/apirest.php/" + path, method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+        return json.loads(answer.read() or b"null")
+session = call("GET", "initSession")["session_token"]
+api = lambda method, path, body=None: call(method, path, body, session)
+{code}
+"""
     return f"python3 -c {shlex.quote(program)}"
