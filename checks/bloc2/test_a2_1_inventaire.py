@@ -22,8 +22,8 @@ def glpi(lab, role_host):
 
 @pytest.fixture(scope="module")
 def computers(glpi) -> list[dict]:
-    """Every computer GLPI shows (the trash aside: GLPI's own default listing)."""
-    return glpi.items("Computer", is_deleted=False)
+    """Every computer GLPI lists, the trash and the templates aside (GLPI's API returns templates, its lists do not)."""
+    return [c for c in glpi.items("Computer", is_deleted=False) if not int(c.get("is_template") or 0)]
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +37,46 @@ def parc(lab, scenario, inventory, computers, glpi):
     return found
 
 
-def _the_record(name: str, records: list[inv.ComputerRecord]) -> tuple[inv.ComputerRecord | None, str]:
-    """The one record of the machine, or why there is none to judge (absent, or a duplicate)."""
+@pytest.fixture(scope="module")
+def seeded_serials(scenario) -> dict[str, str]:
+    """Serial → machine, as the former inventory (the scenario's seed) recorded them."""
+    seed = scenario.seed.glpi.computers if scenario.seed.glpi else ()
+    return {c.serial.lower(): c.name for c in seed if c.serial}
+
+
+def _the_record(name: str, records: list[inv.ComputerRecord], facts: inv.MachineFacts | None = None
+                ) -> tuple[inv.ComputerRecord | None, str]:
+    """The one record of the machine, or why there is none to judge. With `facts`, of duplicates the one that
+    carries the machine's identity is judged (its hardware and software), the duplicate being check one's."""
     if not records:
         return None, f"{name} ne figure pas dans GLPI : aucun ordinateur de ce nom."
     if len(records) > 1:
+        own = [r for r in records if facts and inv.identifies(r, facts)]
+        if len(own) == 1:
+            return own[0], ""
         return None, (f"{name} figure {len(records)} fois dans GLPI (fiches {', '.join(str(r.id) for r in records)}) : "
                       "un doublon fausse l'inventaire.")
     return records[0], ""
 
 
+def _borrowed_serial(name: str, record: inv.ComputerRecord, facts: inv.MachineFacts, computers: list[dict],
+                     seeded: dict[str, str]) -> str:
+    """Whose serial the record carries, when it is not the machine's own: another record's (a clone), or a
+    machine the former inventory knew under another name (a scrapped machine's record reused)."""
+    serial = record.serial.strip().lower()
+    if not serial or serial in facts.identities:
+        return ""
+    if seeded.get(serial, name) != name:
+        return f"celui de {seeded[serial]} dans l'ancien inventaire"
+    sharing = [f"fiche {c['id']} ({c.get('name')})" for c in computers
+               if c["id"] != record.id and str(c.get("serial") or "").strip().lower() == serial]
+    return f"celui de la {', '.join(sharing)}" if sharing else ""
+
+
 @criterion("A2.1/CE.6", title="Chaque poste du parc figure une seule fois dans GLPI, inventorié par son agent "
            "depuis moins de 24 heures, sous son identité", impact=1.0)
-def test_each_machine_is_in_glpi_once_as_itself_recently_inventoried(parc, lab, role_host, scenario):
+def test_each_machine_is_in_glpi_once_as_itself_recently_inventoried(parc, lab, role_host, scenario, computers,
+                                                                       seeded_serials):
     max_age = scenario.expect("inventory_max_age_h")
     glpi_clock = dt.datetime.strptime(lab.ssh(role_host("glpi")).check_output("/usr/bin/date '+%F %T'").strip(),
                                       "%Y-%m-%d %H:%M:%S")
@@ -59,14 +86,24 @@ def test_each_machine_is_in_glpi_once_as_itself_recently_inventoried(parc, lab, 
         if record is None:
             problems.append(problem)
             continue
+        age = inv.age_hours(record.last_inventory, glpi_clock)
         if not inv.identifies(record, facts):
             problems.append(f"{name} : la fiche GLPI {record.id} ne porte ni l'UUID ni le numéro de série de la "
                             f"machine (UUID « {record.uuid or 'vide'} », série « {record.serial or 'vide'} ») : "
-                            "elle n'a pas été alimentée par l'inventaire de ce poste.")
+                            + ("elle n'a pas été alimentée par l'inventaire de ce poste." if age is None else
+                               "elle a été alimentée par l'inventaire d'une autre machine, ou l'identité du poste "
+                               "(nom d'hôte, machine-id) a changé depuis : relancez son agent."))
             continue
-        age = inv.age_hours(record.last_inventory, glpi_clock)
-        if age is None:
+        borrowed = _borrowed_serial(name, record, facts, computers, seeded_serials)
+        if borrowed:
+            problems.append(f"{name} : la fiche GLPI {record.id} porte un numéro de série qui n'est pas celui de la "
+                            f"machine, mais {borrowed} (« {record.serial} ») : une fiche réutilisée ou clonée mêle "
+                            "deux machines.")
+        elif age is None:
             problems.append(f"{name} : la fiche GLPI {record.id} n'a jamais reçu d'inventaire.")
+        elif age < -1:
+            problems.append(f"{name} : la date du dernier inventaire ({record.last_inventory}) est dans le futur "
+                            "de l'horloge de GLPI.")
         elif age > max_age:
             problems.append(f"{name} : le dernier inventaire date de {age:.0f} h ({record.last_inventory}), "
                             f"plus de {max_age} h.")
@@ -78,7 +115,7 @@ def test_each_machine_is_in_glpi_once_as_itself_recently_inventoried(parc, lab, 
 def test_each_record_describes_the_real_hardware(parc):
     problems = []
     for name, (facts, records) in parc.items():
-        record, problem = _the_record(name, records)
+        record, problem = _the_record(name, records, facts)
         if record is None:
             problems.append(problem)
             continue
@@ -87,7 +124,7 @@ def test_each_record_describes_the_real_hardware(parc):
                             f"{facts.os_name} {facts.os_version} sur la machine.")
         if not record.processors:
             problems.append(f"{name} : aucun processeur dans GLPI.")
-        if facts.memory_modules_readable and not inv.close_enough(record.memory_mib, facts.memory_mib):
+        if facts.memory_modules_readable and not inv.memory_matches(record.memory_mib, facts.memory_mib):
             problems.append(f"{name} : {record.memory_mib} Mio de mémoire dans GLPI, {facts.memory_mib} Mio sur la "
                             "machine.")
         if not inv.close_enough(record.disks.get("/", 0), facts.root_mib):
@@ -101,7 +138,7 @@ def test_each_record_describes_the_real_hardware(parc):
 def test_each_record_lists_the_software_really_installed(parc):
     problems = []
     for name, (facts, records) in parc.items():
-        record, problem = _the_record(name, records)
+        record, problem = _the_record(name, records, facts)
         if record is None:
             problems.append(problem)
             continue
@@ -116,10 +153,17 @@ def test_each_record_lists_the_software_really_installed(parc):
 
 
 @criterion("A2.1/CE.6", title="L'inventaire ne contient plus de machine qui ne fait pas partie du parc", impact=0.7)
-def test_no_computer_outside_the_parc_is_left(computers, inventory):
+def test_no_computer_outside_the_parc_is_left(computers, inventory, scenario, seeded_serials):
     domain = inventory.domain.name if inventory.domain else None
-    phantoms = [f"{c.get('name')} (fiche {c.get('id')})" for c in computers
-                if not any(inv.same_name(str(c.get("name") or ""), host, domain) for host in inventory.hosts)]
+    parc = set(scenario.expect("parc_machines")) | set(inventory.hosts)
+    phantoms = []
+    for c in computers:
+        name = str(c.get("name") or "")
+        former = seeded_serials.get(str(c.get("serial") or "").strip().lower())
+        if not any(inv.same_name(name, host, domain) for host in parc):
+            phantoms.append(f"{name or '(sans nom)'} (fiche {c.get('id')})")
+        elif former and not any(inv.same_name(former, host, domain) for host in parc):
+            phantoms.append(f"{former}, renommé {name} (fiche {c.get('id')}, série {c.get('serial')})")
     assert not phantoms, (f"GLPI contient encore des machines qui ne font pas partie du parc : {', '.join(phantoms)}. "
                           "Une machine mise au rebut doit être retirée de l'inventaire (corbeille).")
 
@@ -138,9 +182,10 @@ def test_known_purchase_and_warranty_dates_are_kept(parc, scenario, lab):
             lines.append(f"{name} (fiche {record.id}) : achat {buy or 'inconnu'}, fin de garantie {end or 'inconnue'}"
                          f"{' — plus de ' + str(horizon) + ' ans ou hors garantie d’ici un an' if due else ''}")
         seeded = known.get(name)
-        if seeded and seeded.buy_date and not any(str(r.infocom.get("buy_date") or "")[:10] == seeded.buy_date.isoformat()
-                                                  for r in records):
-            lost.append(f"{name} (achat le {seeded.buy_date.isoformat()})")
+        if seeded and not any(inv.keeps_purchase(r.infocom, seeded.buy_date, seeded.warranty_date,
+                                                 seeded.warranty_months) for r in records):
+            lost.append(f"{name} (achat le {seeded.buy_date}, garantie de {seeded.warranty_months} mois à partir du "
+                        f"{seeded.warranty_date})")
     lab.recorder.record("glpi", "informations financières des postes", "\n".join(lines) or "aucune")
     assert not lost, (f"Les informations d'achat et de garantie connues ont été perdues pour : {', '.join(lost)} ; "
                       "elles servent à anticiper le renouvellement.")

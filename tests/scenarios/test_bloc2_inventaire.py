@@ -21,6 +21,8 @@ SOFTWARE = "test_each_record_lists_the_software_really_installed"
 PHANTOM = "test_no_computer_outside_the_parc_is_left"
 DATES = "test_known_purchase_and_warranty_dates_are_kept"
 AUTOMATED = {"A2.1/CE.1": "evaluator", "A2.1/CE.6": "met"}
+# One run of a workstation's agent, to the server its configuration names (solution/poste.sh).
+AGENT = "fusioninventory-agent --force --no-task=deploy,esx,collect,wakeonlan,netdiscovery,netinventory >/dev/null"
 # The computers of a name, the trash included.
 FIND = """def named(name, deleted=False):
     rows = api("GET", "Computer?range=0-999&is_deleted=" + ("true" if deleted else "false"))
@@ -99,15 +101,37 @@ def test_purchase_dates_lost_in_the_merge_are_seen(solved):
     with solved.broken("glpi1", drop, put_back):
         solved.grid("dates-lost")
     assert solved.outcomes("dates-lost")[DATES] == "failed"
-    assert "pc1 (achat le 2019-03-12)" in solved.messages("dates-lost")[DATES]
+    assert "pc1 (achat le 2019-03-12, garantie de 36 mois" in solved.messages("dates-lost")[DATES]
+
+
+def test_a_scrapped_machines_record_reused_for_a_workstation_mixes_two_machines(solved):
+    # pc2's record purged, the scrapped machine's taken out of the trash and renamed pc2, then pc2's agent run:
+    # GLPI's default rule "Computer update (by name)" feeds the old record, which keeps the old serial and dates.
+    reuse = on_glpi('for c in named("pc2"): api("DELETE", f"Computer/{c[\'id\']}?force_purge=true")\n'
+                    'old = named("pc-compta-2015", deleted=True)[0]\n'
+                    'api("PUT", f"Computer/{old[\'id\']}", {"input": {"is_deleted": 0, "name": "pc2"}})')
+    undo = on_glpi('for c in named("pc2"): api("DELETE", f"Computer/{c[\'id\']}?force_purge=true")\n'
+                   'old = api("POST", "Computer", {"input": {"name": "pc-compta-2015", "serial": "DUR-CPT-2015-02"}})\n'
+                   'api("DELETE", f"Computer/{old[\'id\']}")')
+    solved.run("glpi1", reuse)
+    solved.run("pc2", AGENT)
+    try:
+        solved.grid("reused")
+    finally:
+        solved.run("glpi1", undo)
+        solved.run("pc2", AGENT)
+    outcomes, messages = solved.outcomes("reused"), solved.messages("reused")
+    assert (outcomes[IDENTITY], outcomes[PHANTOM]) == ("failed", "failed")
+    assert "celui de pc-compta-2015 dans l'ancien inventaire" in messages[IDENTITY]
+    assert "pc-compta-2015, renommé pc2" in messages[PHANTOM]
+    assert solved.grid("reused-undone") == AUTOMATED
 
 
 def test_another_correct_shape_passes(solved):
     # pc2 inventoried again through GLPI's root URL by address (index.php hands an agent's POST to the native
     # inventory), then renamed to its FQDN in GLPI; the scrapped machine purged rather than left in the trash.
     rename = on_glpi('c = named("pc2")[0]\napi("PUT", f"Computer/{c[\'id\']}", {"input": {"name": "pc2.durand.test"}})')
-    agent = ("fusioninventory-agent --server http://192.168.59.10/ --force "
-             "--no-task=deploy,esx,collect,wakeonlan,netdiscovery,netinventory >/dev/null")
+    agent = AGENT.replace("fusioninventory-agent", "fusioninventory-agent --server http://192.168.59.10/")
     purge = on_glpi('for c in named("pc-compta-2015", deleted=True): '
                     'api("DELETE", f"Computer/{c[\'id\']}?force_purge=true")')
     solved.run("pc2", agent)

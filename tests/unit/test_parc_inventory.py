@@ -120,3 +120,33 @@ def test_inventory_age_is_read_on_glpis_clock_and_never_is_none():
 ])
 def test_the_warranty_ends_its_duration_in_months_after_it_starts(infocom, end):
     assert inv.warranty_end(infocom) == end
+
+
+def test_a_second_os_typed_in_beside_the_inventoried_one_does_not_match():
+    facts = inv.parse_facts(FACTS)
+    both = inv.record_from({"id": 1}, [{"operatingsystems_id": "Debian GNU/Linux 12 (bookworm)"},
+                                       {"operatingsystems_id": "Windows 10"}])
+    assert not inv.os_matches(both, facts)
+
+
+def test_the_os_listed_among_the_software_is_no_difference_even_when_its_os_row_is_gone():
+    record = inv.record_from({"id": 1, "_softwares": [{"softwares_id": "nano", "softwareversions_id": "7.2-1+deb12u1"},
+                                                     {"softwares_id": "bash", "softwareversions_id": "5.2.15-2+b7"},
+                                                     {"softwares_id": "held", "softwareversions_id": "2.0"},
+                                                     {"softwares_id": "Debian GNU/Linux 12 (bookworm)"}]}, [])
+    assert inv.software_gaps(record, inv.parse_facts(FACTS)) == ([], [], [])
+
+
+@pytest.mark.parametrize("modules, total, expected", [(2048, 1950, True), (384, 338, True), (1024, 1950, False),
+                                                      (4096, 1950, False), (0, 1950, False)])
+def test_memory_modules_are_compared_with_what_the_kernel_keeps_below_them(modules, total, expected):
+    assert inv.memory_matches(modules, total) is expected
+
+
+def test_the_known_purchase_and_warranty_must_all_be_kept():
+    infocom = {"buy_date": "2019-03-12", "warranty_date": "2019-03-12", "warranty_duration": 36}
+    day = dt.date(2019, 3, 12)
+    assert inv.keeps_purchase(infocom, day, day, 36)
+    assert not inv.keeps_purchase({**infocom, "warranty_duration": 12}, day, day, 36)
+    assert not inv.keeps_purchase({}, day, day, 36)
+    assert inv.keeps_purchase({}, None, None, None)

@@ -170,11 +170,18 @@ def close_enough(recorded_mib: int, real_mib: int, tolerance: float = 0.10) -> b
     return real_mib > 0 and abs(recorded_mib - real_mib) <= tolerance * real_mib
 
 
+def memory_matches(modules_mib: int, mem_total_mib: int) -> bool:
+    """The memory modules GLPI lists against the kernel's MemTotal, which is smaller than the modules' total by what
+    the firmware and the kernel keep (≈ 12 % on a 384 MiB VM): up to 30 % above it, never 10 % below it."""
+    return mem_total_mib > 0 and 0.9 * mem_total_mib <= modules_mib <= 1.3 * mem_total_mib
+
+
 def os_matches(record: ComputerRecord, facts: MachineFacts) -> bool:
-    """An OS of the record names the machine's distribution and its version ("Debian GNU/Linux 12 (bookworm)")."""
+    """The record's OS names the machine's distribution and its version ("Debian GNU/Linux 12 (bookworm)"), and no
+    other OS is recorded beside it (an OS typed in by hand on an inventoried computer)."""
     first_word = facts.os_name.split()[0].lower() if facts.os_name else ""
-    return any(first_word and first_word in name.lower() and facts.os_version in name
-               for name in record.operating_systems)
+    return bool(record.operating_systems) and all(first_word and first_word in name.lower() and facts.os_version in name
+                                                  for name in record.operating_systems)
 
 
 def software_gaps(record: ComputerRecord, facts: MachineFacts) -> tuple[list[str], list[str], list[str]]:
@@ -184,7 +191,8 @@ def software_gaps(record: ComputerRecord, facts: MachineFacts) -> tuple[list[str
     known = {name.lower(): versions for name, versions in record.software.items()}
     installed = {p.lower() for p in facts.packages} | {os_name.lower() for os_name in record.os_names}
     missing = sorted(name for name in facts.packages if name.lower() not in known)
-    extra = sorted(name for name in record.software if name.lower() not in installed)
+    extra = sorted(name for name in record.software if name.lower() not in installed
+                   and not (facts.os_name and name.lower().startswith(facts.os_name.lower())))
     other_version = sorted(name for name, version in facts.packages.items()
                            if name.lower() in known and version not in known[name.lower()])
     return missing, extra, other_version
@@ -213,3 +221,12 @@ def warranty_end(infocom: dict) -> dt.date | None:
     year, month = divmod(start.month - 1 + months, 12)
     last_day = calendar.monthrange(start.year + year, month + 1)[1]
     return dt.date(start.year + year, month + 1, min(start.day, last_day))
+
+
+def keeps_purchase(infocom: dict, buy_date: dt.date | None, warranty_date: dt.date | None,
+                   warranty_months: int | None) -> bool:
+    """The record still holds the purchase and warranty the former inventory knew (those it knew)."""
+    def same_day(field: str, day: dt.date | None) -> bool:
+        return day is None or str(infocom.get(field) or "")[:10] == day.isoformat()
+    return (same_day("buy_date", buy_date) and same_day("warranty_date", warranty_date)
+            and (warranty_months is None or _int(infocom.get("warranty_duration")) == warranty_months))
