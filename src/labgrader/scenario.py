@@ -67,9 +67,18 @@ class Group(Strict):
     members: tuple[str, ...] = Field(default=(), description="users or groups (nesting allowed)")
 
 
+class GlpiUser(Strict):
+    """A person GLPI knows (a ticket's requester…): no password, they do not log in to the lab's GLPI."""
+    name: str = Field(pattern=r"^[a-z][a-z0-9._-]{0,39}$")
+    firstname: str = ""
+    realname: str = ""
+    groups: tuple[str, ...] = ()
+
+
 class GlpiComputer(Strict):
     """A computer as the parc's former inventory left it in GLPI, with its financial information."""
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    entity: str | None = Field(default=None, description="one of seed.glpi.entities (default: the root entity)")
     serial: str | None = None
     comment: str | None = None
     buy_date: datetime.date | None = None
@@ -78,10 +87,24 @@ class GlpiComputer(Strict):
 
 
 class GlpiSeed(Strict):
-    """What GLPI holds when the lab starts (glpi role): ITIL categories, groups, computers."""
+    """What GLPI holds when the lab starts (glpi role): entities under the root one, ITIL categories, groups,
+    users and their groups, computers."""
+    entities: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    users: tuple[GlpiUser, ...] = ()
     computers: tuple[GlpiComputer, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "GlpiSeed":
+        for index, user in enumerate(self.users):
+            for group in user.groups:
+                if group not in self.groups:
+                    raise ValueError(f"users[{index}].groups: '{group}' is not one of seed.glpi.groups")
+        for index, computer in enumerate(self.computers):
+            if computer.entity is not None and computer.entity not in self.entities:
+                raise ValueError(f"computers[{index}].entity: '{computer.entity}' is not one of seed.glpi.entities")
+        return self
 
     @field_validator("computers")
     @classmethod

@@ -161,3 +161,13 @@ def test_cli_unknown_profile(capsys):
 def test_a_half_built_lab_is_rebuilt_never_presented_as_ready(state, has_inventory, expected):
     from labgrader.lab import half_built
     assert half_built(state, has_inventory) is expected
+
+
+@pytest.mark.parametrize("glpi, message", [
+    ({"users": [{"name": "mdupont", "groups": ["Compta"]}]}, "seed.glpi.users[0].groups: 'Compta' is not one of"),
+    ({"computers": [{"name": "pc1", "entity": "Atelier"}]}, "'Atelier' is not one of seed.glpi.entities"),
+    ({"computers": [{"name": "pc1"}, {"name": "pc1"}]}, "a computer name is listed twice"),
+])
+def test_the_glpi_seed_references_what_it_declares(project, glpi, message):
+    edit(project, lambda d: d.setdefault("seed", {}).update({"glpi": glpi}))
+    assert message in error_of(project)
