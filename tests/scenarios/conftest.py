@@ -93,19 +93,6 @@ def zabbix_on_server(password: str, code: str) -> str:
 
 def glpi_on_server(user_token: str, code: str) -> str:
     """A shell command, run on the GLPI machine, that runs `code` with `api(method, path, body=None)` in an API
-    session (GLPI's REST API on loopback, as the seed and the solution reach it: GLPI's localhost API client, no
-    App-Token)."""
-    program = f"""import json, ssl, urllib.request
-context = ssl._create_unverified_context()
-def call(method, path, body=None, session=None):
-    headers = {{"Content-Type": "application/json"}}
-    headers.update({{"Session-Token": session}} if session else {{"Authorization": "user_token " + {json.dumps(user_token)}}})
-    request = urllib.request.Request("https://127.0.0.1/apirest.php/" + path, method=method, headers=headers,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, context=context, timeout=30) as answer:
-        return json.loads(answer.read() or b"null")
-session = call("GET", "initSession")["session_token"]
-api = lambda method, path, body=None: call(method, path, body, session)
-{code}
-"""
+    session (the glpi role's lab_glpi, as the seed and the solution use it)."""
+    program = f"import json\nfrom lab_glpi import session\napi = session({json.dumps(user_token)})\n{code}\n"
     return f"python3 -c {shlex.quote(program)}"

@@ -27,6 +27,7 @@ def test_the_seed_enters_what_the_scenario_declares_once(tmp_path):
     base = double.start()
     try:
         env = {**os.environ, "LAB_GLPI_API": f"{base}/apirest.php", "LAB_GLPI_USER_TOKEN": TOKEN,
+               "PYTHONPATH": str(SEED.parent),
                "LAB_SEED_JSON": json.dumps({"users": [], "glpi": GLPI_SEED})}
         for _ in range(2):
             run = subprocess.run([sys.executable, str(SEED)], env=env, capture_output=True, text=True, timeout=60)

@@ -51,7 +51,7 @@ def test_an_archive_vouched_for_by_its_digest_is_uploaded_to_the_glpi_machine_on
     monkeypatch.setenv("LABGRADER_GLPI_ARCHIVE_SHA256", digest.upper())
     machines = lablib.open_lab("bloc2-inventaire").machines
     found = uploads.for_machines("bloc2-inventaire", machines, {"glpi": path}, with_archives=True)
-    assert found["glpi1"] == [{"source": str(path.resolve()), "destination": "/var/tmp/labgrader/glpi.tgz"}]
+    assert found["glpi1"][-1] == {"source": str(path.resolve()), "destination": "/var/tmp/labgrader/glpi.tgz"}
     assert found["pc1"] == [] and found["pc2"] == []
 
 
@@ -60,17 +60,19 @@ def test_the_environment_variable_names_the_archive_and_a_built_lab_needs_none(t
     monkeypatch.setenv("LABGRADER_GLPI_ARCHIVE", str(path))
     monkeypatch.setenv("LABGRADER_GLPI_ARCHIVE_SHA256", digest)
     machines = lablib.open_lab("bloc2-inventaire").machines
-    assert uploads.for_machines("bloc2-inventaire", machines, {}, with_archives=True)["glpi1"][0]["source"] == str(
+    assert uploads.for_machines("bloc2-inventaire", machines, {}, with_archives=True)["glpi1"][-1]["source"] == str(
         path.resolve())
     monkeypatch.delenv("LABGRADER_GLPI_ARCHIVE")
-    assert uploads.for_machines("bloc2-inventaire", machines, {}, with_archives=False)["glpi1"] == []
+    assert [f["destination"] for f in uploads.for_machines("bloc2-inventaire", machines, {}, with_archives=False)[
+        "glpi1"]] == ["/var/tmp/labgrader/lab_glpi.py"]
 
 
 def test_the_double_profile_uploads_the_tests_double_and_needs_no_archive(monkeypatch):
     monkeypatch.delenv("LABGRADER_GLPI_ARCHIVE", raising=False)
     machines = lablib.open_lab("bloc2-inventaire", "double").machines
     found = uploads.for_machines("bloc2-inventaire", machines, {}, with_archives=True)
-    assert [f["destination"] for f in found["glpi1"]] == ["/var/tmp/labgrader/glpi-double"]
+    assert [f["destination"] for f in found["glpi1"]] == ["/var/tmp/labgrader/glpi-double",
+                                                          "/var/tmp/labgrader/lab_glpi.py"]
     assert found["glpi1"][0]["source"].endswith("tests/glpi_double")
 
 
