@@ -6,13 +6,15 @@ asserted check by check. Every change is made through GLPI's API or on the machi
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from .conftest import glpi_on_server, solved_lab_fixture
 
 pytestmark = pytest.mark.scenario_cycle
-solved = solved_lab_fixture("bloc2-inventaire", profile="double")
+# LABGRADER_TEST_GLPI_PROFILE=embedded (with LABGRADER_GLPI_ARCHIVE…, docs/glpi.md) runs it all on a real GLPI.
+solved = solved_lab_fixture("bloc2-inventaire", profile=os.environ.get("LABGRADER_TEST_GLPI_PROFILE", "double"))
 # scenarios/bloc2-inventaire.yaml, lab.secrets
 USER_TOKEN = "Kq3vN8xW2mZr7TbY5cLd9HfJ4pS6gA1eUo0iVwXn"
 IDENTITY = "test_each_machine_is_in_glpi_once_as_itself_recently_inventoried"
