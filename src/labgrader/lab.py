@@ -283,6 +283,9 @@ def _up(lab: RunningLab, report: Report, fresh: bool, uploads: dict[str, list[di
     started = time.monotonic()
     if fresh:
         record_state(lab, created=False, starting_state=False, solved=False)
+    for m in lab.machines:  # a profile made for this project's tests says so, lest a candidate work on it
+        if roles.load(m.role).tests_only:
+            report(f"warning: {m.name} (role {m.role}) is not for candidates: {roles.load(m.role).description}")
     image = lab.provider.ensure_image(lab, report)
     document, secrets = plan(lab, image, uploads)
     paths.write_private(lab.dir / "plan.json", json.dumps(document, indent=1, ensure_ascii=False))

@@ -67,6 +67,8 @@ class Role(BaseModel):
     data_filesystem: DataFilesystem | None = None
     files: tuple[UploadedFile, ...] = ()
     archive: Archive | None = None
+    # A stand-in this project's tests use where the real thing cannot run (the GLPI double): `up` says so.
+    tests_only: bool = False
 
     @property
     def directory(self) -> Path:
