@@ -1,0 +1,67 @@
+"""The Incus client's pure parts: the API's envelope, operation URLs (the `?project=` trap), failed operations.
+Against the real daemon: tests/incus/."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labgrader.incus.client import IncusError, operation_outcome, parse_response, wait_path, with_query
+
+
+def envelope(**fields) -> bytes:
+    return json.dumps({"type": "sync", "status": "Success", "status_code": 200, "operation": "", "error_code": 0,
+                       "error": "", "metadata": None} | fields).encode()
+
+
+def test_wait_path_keeps_the_query_after_wait():
+    # What Incus returns as the operation URL of an instance created through a cluster member.
+    assert (wait_path("/1.0/operations/5b8e?project=default", 20)
+            == "/1.0/operations/5b8e/wait?project=default&timeout=20")
+    assert wait_path("/1.0/operations/5b8e", 7) == "/1.0/operations/5b8e/wait?timeout=7"
+
+
+def test_with_query_adds_without_overriding():
+    assert with_query("/1.0/instances", project="lg-a") == "/1.0/instances?project=lg-a"
+    assert with_query("/1.0/instances?recursion=1", project="lg-a") == "/1.0/instances?recursion=1&project=lg-a"
+    # A URL Incus gave for another project keeps it; None adds nothing.
+    assert with_query("/1.0/operations/x?project=default", project="lg-a") == "/1.0/operations/x?project=default"
+    assert with_query("/1.0", project=None) == "/1.0"
+
+
+def test_sync_and_async_answers():
+    sync = parse_response(200, envelope(metadata={"api_version": "1.0"}), "GET /1.0")
+    assert (sync.type, sync.metadata, sync.operation) == ("sync", {"api_version": "1.0"}, "")
+    op = "/1.0/operations/5b8e?project=default"
+    answer = parse_response(202, envelope(type="async", status="Operation created", status_code=100,
+                                          operation=op, metadata={"id": "5b8e"}), "POST /1.0/instances")
+    assert (answer.type, answer.operation) == ("async", op)
+
+
+def test_an_error_carries_incus_message_on_one_line():
+    body = json.dumps({"type": "error", "error": "Instance not found\n(project default)", "error_code": 404,
+                       "metadata": None}).encode()
+    with pytest.raises(IncusError) as caught:
+        parse_response(404, body, "GET /1.0/instances/dc1")
+    assert str(caught.value) == "GET /1.0/instances/dc1: Instance not found (project default)"
+    assert caught.value.status == 404 and caught.value.exit_code == 3
+
+
+def test_an_answer_that_is_not_the_envelope_is_an_error():
+    with pytest.raises(IncusError, match="not JSON"):
+        parse_response(502, b"<html>Bad gateway</html>", "GET /1.0")
+    with pytest.raises(IncusError, match="unexpected answer"):
+        parse_response(200, b"[1, 2]", "GET /1.0")
+    with pytest.raises(IncusError, match="HTTP 500"):
+        parse_response(500, envelope(), "GET /1.0")  # an error status without a message still fails
+
+
+def test_a_failed_operation_raises_its_err():
+    with pytest.raises(IncusError, match="create dc1: Failed creating instance record: exists") as caught:
+        operation_outcome({"status": "Failure", "status_code": 400, "err": "Failed creating instance record: exists"},
+                          "create dc1")
+    assert caught.value.status == 400
+    with pytest.raises(IncusError, match="Cancelled"):
+        operation_outcome({"status": "Cancelled", "status_code": 401, "err": ""}, "create dc1")
+    done = {"status": "Success", "status_code": 200, "metadata": {"return": 0}}
+    assert operation_outcome(done, "exec") is done
