@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from labgrader.incus.client import IncusError, operation_outcome, parse_response, wait_path, with_query
+from labgrader.incus.client import (IncusError, operation_outcome, parse_response, wait_expired, wait_path,
+                                    with_query)
 
 
 def envelope(**fields) -> bytes:
@@ -65,3 +66,15 @@ def test_a_failed_operation_raises_its_err():
         operation_outcome({"status": "Cancelled", "status_code": 401, "err": ""}, "create dc1")
     done = {"status": "Success", "status_code": 200, "metadata": {"return": 0}}
     assert operation_outcome(done, "exec") is done
+
+
+def test_an_expired_wait_is_not_a_failure():
+    # Incus 6.0.4's answer to /wait?timeout=1 on an instance still being created on another member (seen for real).
+    body = (b'{"type":"error","status":"","status_code":0,"operation":"","error_code":500,'
+            b'"error":"context deadline exceeded","metadata":null}')
+    with pytest.raises(IncusError) as caught:
+        parse_response(200, body, "GET /1.0/operations/c38c/wait")
+    assert wait_expired(caught.value)
+    with pytest.raises(IncusError) as caught:
+        parse_response(500, envelope(type="error", error="Failed to start", error_code=500), "PUT state")
+    assert not wait_expired(caught.value)

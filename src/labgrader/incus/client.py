@@ -85,6 +85,12 @@ def wait_path(operation: str, timeout: int) -> str:
     return with_query(f"{base.rstrip('/')}/wait" + (f"?{query}" if query else ""), timeout=timeout)
 
 
+def wait_expired(exc: IncusError) -> bool:
+    """/wait?timeout=N on an operation still running after N s: Incus 6.0 answers an *error* envelope (error_code
+    500, "context deadline exceeded"), not the operation. That means "ask again", not "failed"."""
+    return exc.status == 500 and str(exc).endswith("context deadline exceeded")
+
+
 def operation_outcome(op: dict, what: str) -> dict:
     """A finished operation → its metadata; a failed or cancelled one → IncusError with Incus's `err`."""
     code = int(op.get("status_code") or 0)
@@ -217,6 +223,10 @@ class Client:
                 op = self.get(wait_path(operation, slice_s), timeout=slice_s + TIMEOUT_S)
             except IncusTimeout:
                 continue
+            except IncusError as exc:
+                if wait_expired(exc):
+                    continue
+                raise
             if op.get("status") not in ("Running", "Pending"):
                 return operation_outcome(op, what)
 
