@@ -63,6 +63,14 @@ def test_image_import_is_content_addressed(cluster, box_image):
     assert meta["properties"]["labgrader.rootfs_key"] == box.rootfs_key()
 
 
+def test_https_pins_the_cluster_certificate(cluster):
+    # Member 2 from the grader: routed through member 1, the same cluster certificate.
+    assert cluster.https_to("m2").get("/1.0")["environment"]["server_name"] == "m2"
+    assert cluster.https.get("/1.0")["auth"] == "trusted"
+    with pytest.raises(IncusError, match="not the pinned one"):
+        cluster.https_to("m1", fingerprint="AB" * 32).get("/1.0")
+
+
 @pytest.fixture(scope="module")
 def lab(cluster, box_image, grader_key):
     """One lab on member 1: its bridge network (defined on every member, as Incus wants), the isolation ACL, and a

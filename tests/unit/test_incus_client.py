@@ -3,10 +3,12 @@ Against the real daemon: tests/incus/."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from labgrader.incus.client import (IncusError, operation_outcome, parse_response, wait_expired, wait_path,
+from labgrader.incus import client as client_module
+from labgrader.incus.client import (Client, IncusError, IncusTimeout, operation_outcome, parse_response, wait_expired, wait_path,
                                     with_query)
 
 
@@ -78,3 +80,68 @@ def test_an_expired_wait_is_not_a_failure():
     with pytest.raises(IncusError) as caught:
         parse_response(500, envelope(type="error", error="Failed to start", error_code=500), "PUT state")
     assert not wait_expired(caught.value)
+
+
+class _Server:
+    """An HTTP server on a unix socket, answering every GET with `reply(path)` (None: never answer)."""
+
+    def __init__(self, path, reply):
+        import http.server
+        import socketserver
+        import threading
+        self.seen: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 — http.server's name
+                outer.seen.append(self.path)
+                body = reply(self.path)
+                if body is None:
+                    time.sleep(3)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+            def get_request(self):  # http.server wants a (host, port) client address
+                sock, _ = super().get_request()
+                return sock, ("incus", 0)
+
+        self.server = Server(str(path), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_server_that_never_answers_is_a_timeout(tmp_path):
+    server = _Server(tmp_path / "unix.socket", lambda path: None)
+    try:
+        started = time.monotonic()
+        with pytest.raises(IncusTimeout, match="no answer within 0.5 s"):
+            Client.unix(str(tmp_path / "unix.socket"), timeout=0.5).get("/1.0")
+        assert time.monotonic() - started < 2
+    finally:
+        server.close()
+
+
+def test_an_operation_that_never_ends_is_a_timeout_on_the_callers_deadline(tmp_path, monkeypatch):
+    expired = json.dumps({"type": "error", "error": "context deadline exceeded", "error_code": 500}).encode()
+    server = _Server(tmp_path / "unix.socket", lambda path: expired)
+    monkeypatch.setattr(client_module, "WAIT_SLICE_S", 1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(IncusTimeout, match="still running after 2 s"):
+            Client.unix(str(tmp_path / "unix.socket")).wait("/1.0/operations/abc?project=lg-a", timeout=2)
+        assert time.monotonic() - started < 4
+        assert server.seen[0] == "/1.0/operations/abc/wait?project=lg-a&timeout=1"
+    finally:
+        server.close()
