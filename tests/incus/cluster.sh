@@ -121,9 +121,16 @@ down() {
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"; log "$m incusd ($pid) stopped"
   done
   # Containers (and their monitors) a dead member left behind: ours by their cgroup name, ended by PID.
-  for f in /proc/[0-9]*/cgroup; do
-    grep -qE "lxc\.(payload|monitor)\.$NS-" "$f" 2>/dev/null || continue
-    local p=${f#/proc/}; p=${p%/cgroup}; log "killing leftover container process $p"; kill -9 "$p" 2>/dev/null || true
+  # A killed init takes its children with it a moment later: wait (bounded) until none is left, or the loop
+  # devices stay busy below.
+  for _ in $(seq 50); do
+    local left=()
+    for f in /proc/[0-9]*/cgroup; do
+      grep -qE "lxc\.(payload|monitor)\.$NS-" "$f" 2>/dev/null || continue
+      local p=${f#/proc/}; p=${p%/cgroup}; left+=("$p"); kill -9 "$p" 2>/dev/null || true
+    done
+    [[ ${#left[@]} -eq 0 ]] && break
+    log "killed leftover container processes ${left[*]}"; sleep 0.2
   done
   # dnsmasq and forkdns processes of ours live in our namespaces.
   for m in m1 m2 grader; do
