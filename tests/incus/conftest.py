@@ -1,5 +1,5 @@
-"""A real 2-member Incus cluster for the session, in network namespaces of its own (tests/incus/cluster.sh), always
-torn down: instances, daemons (by PID), namespaces, mounts, loop files and its directory.
+"""A real 2-member Incus cluster for the tests of this directory, in network namespaces of its own
+(tests/incus/cluster.sh), always torn down: instances, daemons (by PID), namespaces, mounts, loop files and its directory.
 
 Skipped where Incus is not installed, failed instead where LABGRADER_REQUIRE_LAB is set (CI)."""
 from __future__ import annotations
@@ -69,7 +69,8 @@ class Cluster:
         return subprocess.run(check, timeout=10).returncode == 0
 
 
-@pytest.fixture(scope="session")
+# Package scope: the cluster is gone before the rest of the suite runs (some unit tests measure bounded waits).
+@pytest.fixture(scope="package")
 def cluster():
     require_incus()
     if BASE.exists():  # what a killed run left behind
