@@ -16,8 +16,9 @@ from .conftest import TIMINGS, grader_ssh
 pytestmark = pytest.mark.timeout(300)
 
 NETWORK, ACL = "lgitlab1", "lgit-isolated"
-GATEWAY, DC1_ADDRESS, LAB_CIDR, GRADER_CIDR = "192.168.56.1", "192.168.56.10", "192.168.56.0/24", "10.250.1.0/24"
-DC1, ON_M2 = "lgit-dc1", "lgit-m2"  # cgroups are named after instances: never a name a vagrant-lxc lab uses
+GATEWAY, LAB_CIDR, GRADER_CIDR = "192.168.56.1", "192.168.56.0/24", "10.250.1.0/24"
+DC1_ADDRESS, CLIENT1_ADDRESS = "192.168.56.10", "192.168.56.20"
+DC1, CLIENT1, ON_M2 = "lgit-dc1", "lgit-client1", "lgit-m2"  # cgroups are named after instances: never a name a vagrant-lxc lab uses
 
 
 def rule(action: str, **fields: str) -> dict:
@@ -86,17 +87,22 @@ def lab(cluster, box_image, grader_key):
         "ipv4.address": f"{GATEWAY}/24", "ipv4.nat": "false", "ipv4.dhcp": "true", "ipv6.address": "none",
         "dns.domain": "lab.example", "security.acls": ACL, "security.acls.default.egress.action": "reject",
         "security.acls.default.ingress.action": "reject"}})
+    for name, address, what in ((DC1, DC1_ADDRESS, "first instance on m1: image unpacked into the pool"),
+                                (CLIENT1, CLIENT1_ADDRESS, "second instance on m1: a snapshot")):
+        started = time.monotonic()
+        m1.run("POST", "/1.0/instances?target=m1", {
+            "name": name, "type": "container", "source": {"type": "image", "alias": box_image.alias},
+            "config": {"security.privileged": "true", "limits.memory": "2GiB"},
+            "devices": {"eth0": {"type": "nic", "name": "eth0", "network": NETWORK, "ipv4.address": address}}})
+        TIMINGS[f"create ({what})"] = time.monotonic() - started
+        assert cluster.rootfs_ready("m1", name), f"{name}: no root file system, not starting the container"
     started = time.monotonic()
-    m1.run("POST", "/1.0/instances?target=m1", {
-        "name": DC1, "type": "container", "source": {"type": "image", "alias": box_image.alias},
-        "config": {"security.privileged": "true", "limits.memory": "2GiB"},
-        "devices": {"eth0": {"type": "nic", "name": "eth0", "network": NETWORK, "ipv4.address": DC1_ADDRESS}}})
-    TIMINGS["create (first instance on m1: image unpacked into the pool)"] = time.monotonic() - started
-    assert cluster.rootfs_ready("m1", DC1), "no root file system: not starting the container"
-    started = time.monotonic()
-    state(m1, DC1, "start")
-    wait_until("SSH to dc1 from the grader", lambda: grader_ssh(grader_key, DC1_ADDRESS, "true").returncode == 0, 90)
-    TIMINGS["start -> SSH answers from the grader namespace"] = time.monotonic() - started
+    for name in (DC1, CLIENT1):
+        state(m1, name, "start")
+    for address in (DC1_ADDRESS, CLIENT1_ADDRESS):
+        wait_until(f"SSH to {address} from the grader",
+                   lambda: grader_ssh(grader_key, address, "true").returncode == 0, 90)
+    TIMINGS["start of both -> both answer SSH from the grader namespace"] = time.monotonic() - started
     return DC1
 
 
@@ -134,7 +140,7 @@ def test_the_lab_reaches_neither_the_cluster_nor_outside(cluster, lab):
     m1 = cluster.members["m1"]
     assert m1.exec(DC1, ["bash", "-c", probe.format("10.250.0.11", 8443)]).status != 0  # the member's API
     assert m1.exec(DC1, ["bash", "-c", probe.format("1.1.1.1", 443)]).status != 0
-    assert m1.exec(DC1, ["bash", "-c", probe.format(DC1_ADDRESS, 22)]).status == 0  # its own lab: open
+    assert m1.exec(DC1, ["bash", "-c", probe.format(CLIENT1_ADDRESS, 22)]).status == 0  # its own lab: open
 
 
 def test_losing_member_2_leaves_member_1_working(cluster, lab, grader_key, monkeypatch):
@@ -160,7 +166,7 @@ def test_losing_member_2_leaves_member_1_working(cluster, lab, grader_key, monke
         TIMINGS["member 2 killed -> seen Offline by member 1"] = time.monotonic() - killed
         # The cluster's list still shows the instance, in Error; asking for it alone, or into it, fails.
         listed = {i["name"]: i["status"] for i in m1.get("/1.0/instances?recursion=1")}
-        assert listed == {DC1: "Running", ON_M2: "Error"}
+        assert listed == {DC1: "Running", CLIENT1: "Running", ON_M2: "Error"}
         with pytest.raises(IncusError):  # Incus 6.0.4: "Server isn't ready yet", forwarded to the dead member
             m1.get(f"/1.0/instances/{ON_M2}")
         with pytest.raises(IncusError):
@@ -183,10 +189,10 @@ def test_losing_member_2_leaves_member_1_working(cluster, lab, grader_key, monke
 def test_delete_removes_everything(cluster, lab, box_image):
     m1 = cluster.members["m1"]
     started = time.monotonic()
-    for name in (DC1, ON_M2):
+    for name in (DC1, CLIENT1, ON_M2):
         state(m1, name, "stop")
         m1.run("DELETE", f"/1.0/instances/{name}")
-    TIMINGS["stop + delete of two instances"] = time.monotonic() - started
+    TIMINGS["stop + delete of three instances"] = time.monotonic() - started
     m1.run("DELETE", f"/1.0/networks/{NETWORK}")
     m1.run("DELETE", f"/1.0/network-acls/{ACL}")
     m1.run("DELETE", f"/1.0/images/{box_image.fingerprint}")
