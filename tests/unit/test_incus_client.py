@@ -145,3 +145,9 @@ def test_an_operation_that_never_ends_is_a_timeout_on_the_callers_deadline(tmp_p
         assert server.seen[0] == "/1.0/operations/abc/wait?project=lg-a&timeout=1"
     finally:
         server.close()
+
+
+def test_a_missing_client_certificate_is_one_line(tmp_path):
+    with pytest.raises(IncusError, match=r"the client certificate .*client.crt .* cannot be used"):
+        Client.https("10.0.0.1:8443", cert=str(tmp_path / "client.crt"), key=str(tmp_path / "client.key"),
+                     fingerprint="AB" * 32)

@@ -149,7 +149,10 @@ class Client:
         context.pinned = normalize(fingerprint)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # the pin replaces the chain: the cluster certificate is self-signed
-        context.load_cert_chain(cert, key)
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise IncusError(f"the client certificate {cert} (key {key}) cannot be used: {exc}") from None
         return cls(f"https://{address}",
                    lambda timeout: _HttpsConnection(host, int(port), context, timeout, namespace), **kwargs)
 
