@@ -11,6 +11,7 @@ import time
 import tracemalloc
 from types import SimpleNamespace
 
+import paramiko
 import pytest
 
 from labgrader.plugin import _message
@@ -113,6 +114,16 @@ def test_a_command_that_floods_forever_without_an_exit_status_still_times_out(la
         host.run("yes", sudo=False, timeout=1)
     elapsed = time.monotonic() - started
     assert elapsed < 1 + SLACK_S, f"an endless output held the grader {elapsed:.1f} s"
+
+
+def test_a_connection_that_breaks_while_the_grader_closes_a_timed_out_command_is_still_a_timeout(lab, monkeypatch):
+    # Seen once in CI: the server flooding when the deadline came, closing the channel met a broken pipe, and the
+    # error of the closing hid the timeout (the check became "unreachable").
+    host = lab.connect(lab.start(floods_forever))
+    host.client  # connect before closing breaks
+    monkeypatch.setattr(paramiko.Channel, "close", lambda self: (_ for _ in ()).throw(EOFError()))
+    with pytest.raises(CommandTimeout):
+        host.run("yes", sudo=False, timeout=1)
 
 
 def test_a_password_logon_that_is_neither_accepted_nor_refused_is_unreachable_not_refused(lab, monkeypatch):

@@ -121,7 +121,12 @@ def exec_bounded(client: paramiko.SSHClient, command: str, *, timeout: float,
                 raise CommandTimeout(f"la commande n'a rendu aucun code de sortie en {timeout:.0f} s")
             select.select([channel], [], [], 0.2)
     finally:
-        channel.close()
+        try:
+            channel.close()
+        except (OSError, EOFError, paramiko.SSHException):
+            # The connection died under the closing (a server flooding output when the deadline came: broken
+            # pipe): the outcome above stands, a timeout is not turned into "unreachable".
+            pass
 
 
 def _send_bounded(channel: paramiko.Channel, data: bytes, deadline: float, timeout: float) -> None:
