@@ -19,7 +19,7 @@ from .remote.evidence import Recorder, inert
 
 
 def checks_dir() -> Path:
-    return paths.project_root() / "checks"
+    return paths.checks_dir()
 
 
 def check_files(activity: str) -> list[Path]:

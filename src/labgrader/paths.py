@@ -1,6 +1,7 @@
 """Where things live: the project tree (scenarios, labs, Vagrantfile), per-lab state, and the box cache."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -25,6 +26,10 @@ def roles_dir() -> Path:
     return project_root() / "labs" / "roles"
 
 
+def checks_dir() -> Path:
+    return project_root() / "checks"
+
+
 def state_dir() -> Path:
     """Per-machine lab state: `.labgrader/` in the project tree unless LABGRADER_STATE says otherwise."""
     return Path(os.environ.get("LABGRADER_STATE") or project_root() / ".labgrader")
@@ -46,6 +51,15 @@ def display(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def sha256_file(path: Path, head: bytes = b"") -> str:
+    """The SHA-256 of `head` then the file, read in blocks (archives of hundreds of MiB)."""
+    digest = hashlib.sha256(head)
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_private(path: Path, text: str) -> None:

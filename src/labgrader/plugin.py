@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 import pytest
 
 from . import inventory as inventory_mod
-from . import deadlines, netjoin, paths, preflight, referentiel, scenario as scenario_mod
+from . import deadlines, grading, netjoin, preflight, referentiel, scenario as scenario_mod
 from .errors import LabgraderError
 from .remote.base import RemoteError
 from .remote.evidence import Recorder, inert
@@ -151,8 +151,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _graded_by(scenario: scenario_mod.Scenario, item: pytest.Item) -> bool:
-    checks = paths.project_root() / "checks"
-    return any(Path(item.path).resolve() == (checks / module).resolve() for module in scenario.checks)
+    return Path(item.path).resolve() in {module.resolve() for module in grading.scenario_check_files(scenario)}
 
 
 def _preflight(run: LabRun) -> None:

@@ -321,7 +321,7 @@ def _check_modules(scenario: Scenario, shown: str) -> None:
     bloc, number = scenario.activity.removeprefix("A").split(".")
     for index, module in enumerate(scenario.checks):
         if not re.match(rf"^bloc{bloc}/test_a{bloc}_{number}_[a-z0-9_]+\.py$", module) or \
-                not (paths.project_root() / "checks" / module).is_file():
+                not (paths.checks_dir() / module).is_file():
             raise InputError(f"'{module}' is not a check module of activity {scenario.activity} under checks/",
                              path=shown, field=f"checks[{index}]")
 

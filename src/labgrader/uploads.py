@@ -4,7 +4,6 @@ download it), found from `up --archive ROLE=FILE` or the role's environment vari
 role's pinned SHA-256 digests before anything of the lab is built."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -26,14 +25,6 @@ def parse_given(values: list[str] | None) -> dict[str, Path]:
     return given
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def archive_for(role_name: str, given: dict[str, Path], scenario_id: str, machine: str) -> Path:
     """The role's archive, present and pinned, or one line saying how to provide it (exit 2)."""
     archive = roles.load(role_name).archive
@@ -46,7 +37,7 @@ def archive_for(role_name: str, given: dict[str, Path], scenario_id: str, machin
                          f"{archive.env}=FILE", field=scenario_id)
     if not path.is_file():
         raise InputError(f"{path} is not a file", field=f"--archive {role_name} / {archive.env}")
-    digest = sha256_of(path)
+    digest = paths.sha256_file(path)
     vouched = os.environ.get(EXTRA_DIGEST_ENV.format(env=archive.env), "").strip().lower()
     if digest not in archive.sha256.values() and digest != vouched:
         pinned = ", ".join(archive.sha256) or "none yet"

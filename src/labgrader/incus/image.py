@@ -10,7 +10,6 @@ image's fingerprint then depends on the rootfs and the key only, never on the zs
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import platform
 import struct
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .. import box
+from .. import box, paths
 from ..errors import HostSetupError
 from .client import Client, IncusError
 
@@ -107,11 +106,7 @@ class _Concatenated(io.RawIOBase):
 
 def fingerprint(frame: bytes, archive: Path) -> str:
     """What Incus will call the image: the SHA-256 of the unified tarball as uploaded."""
-    digest = hashlib.sha256(frame)
-    with archive.open("rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return paths.sha256_file(archive, head=frame)
 
 
 def ensure(client: Client, report: Report = lambda _: None, *, key: str | None = None,
