@@ -95,7 +95,6 @@ class ComputerRecord:
     serial: str
     uuid: str
     last_inventory: str | None
-    is_dynamic: bool
     operating_systems: list[str]  # "name version" of each OS of the item
     os_names: set[str]
     processors: list[str]
@@ -132,7 +131,6 @@ def record_from(item: dict, systems: list[dict]) -> ComputerRecord:
     return ComputerRecord(id=int(item.get("id") or 0), name=str(item.get("name") or ""),
                           serial=str(item.get("serial") or ""), uuid=str(item.get("uuid") or ""),
                           last_inventory=item.get("last_inventory_update") or None,
-                          is_dynamic=bool(_int(item.get("is_dynamic"))),
                           operating_systems=[s for s in systems_named if s],
                           os_names={str(s["operatingsystems_id"]) for s in systems if s.get("operatingsystems_id")},
                           processors=[p for p in processors if p],
