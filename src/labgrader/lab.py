@@ -39,6 +39,7 @@ class RunningLab:
     scenario: Scenario
     profile: str
     name: str = ""
+    provider_name: str = ""  # `up --provider`: another engine for the profile's containers (e.g. an Incus cluster)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -72,8 +73,8 @@ class RunningLab:
 
     @property
     def provider(self) -> Provider:
-        """What runs this lab's machines, as its profile says."""
-        return provider_for(self.scenario.profile(self.profile).provider)
+        """What runs this lab's machines: `up --provider`, else its profile's."""
+        return provider_for(self.provider_name or self.scenario.profile(self.profile).provider)
 
     def container(self, machine: str) -> str:
         """The machine's name for its provider (container, VM, instance): unique across labs on one host."""
@@ -95,17 +96,30 @@ class RunningLab:
 INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 
-def open_lab(scenario_id: str, profile: str | None = None, name: str | None = None) -> RunningLab:
+# Providers that can run a profile made for another, because they run the same machines: an Incus cluster runs
+# the embedded profile's system containers from the same box.
+STANDS_IN_FOR = {"incus": ("lxc",)}
+
+
+def open_lab(scenario_id: str, profile: str | None = None, name: str | None = None,
+             provider: str | None = None) -> RunningLab:
     scenario = load_scenario(scenario_id)
     name = name or scenario_id
     if not INSTANCE_NAME.match(name):
         raise InputError(f"'{name}' is not a lab name (lower-case letters, digits and -, at most 40)", field="--name")
-    planned = _plan(name)
+    planned = _plan(name) or {}
     if planned and planned.get("scenario") != scenario_id:
         raise InputError(f"the lab {name} runs scenario {planned.get('scenario')}, not {scenario_id}", field="--name")
-    chosen = profile or (planned or {}).get("profile") or "embedded"
-    scenario.profile(chosen)  # an unknown profile is an input error here, before anything asks the provider
-    return RunningLab(scenario, chosen, name)
+    chosen = profile or planned.get("profile") or "embedded"
+    own = scenario.profile(chosen).provider  # an unknown profile is an input error here, before any provider
+    if provider and planned.get("provider") and provider != planned["provider"]:
+        raise InputError(f"the lab {name} runs on {planned['provider']}: `labgrader down` it before building it on "
+                         f"{provider}", field="--provider")
+    provider = provider or planned.get("provider") or own
+    if provider != own and own not in STANDS_IN_FOR.get(provider, ()):
+        raise InputError(f"the profile {chosen} of {scenario_id} runs on {own}; {provider} cannot run it",
+                         field="--provider")
+    return RunningLab(scenario, chosen, name, provider if provider != own else "")
 
 
 def _plan(name: str) -> dict | None:
@@ -294,6 +308,7 @@ def _up(lab: RunningLab, report: Report, fresh: bool, uploads: dict[str, list[di
     (paths.state_dir() / "current").write_text(lab.id + "\n")
     netns.ensure(lab.network())
     report(f"network {lab.namespace}: bridge {netns.BRIDGE} at {lab.scenario.lab.network.gateway}, DHCP and DNS")
+    lab.provider.attach_network(lab, report)
     verb = "creating and provisioning" if fresh else "starting"
     report(f"machines: {verb} {', '.join(m.name for m in lab.machines)} with {lab.provider.name}, in parallel "
            f"(logs: {paths.display(lab.log_dir)})")

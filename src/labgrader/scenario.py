@@ -148,7 +148,7 @@ class Machine(Strict):
 
 
 class Profile(Strict):
-    provider: Literal["lxc", "virtualbox", "hyperv", "libvirt"]
+    provider: Literal["lxc", "virtualbox", "hyperv", "libvirt", "incus"]
     machines: tuple[Machine, ...] = Field(min_length=1)
 
     @field_validator("machines")

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 BASE=${LABGRADER_INCUS_TEST_DIR:-/var/lib/labgrader-incus-tests}
-NS=lgit
+NS=${LABGRADER_INCUS_TEST_NS:-lgit}  # a second cluster can run beside (another NS and BASE)
 declare -A ADDR=([m1]=10.250.0.11 [m2]=10.250.0.12)
 GRADER_ADDR=10.250.1.1 M1_GRADER_ADDR=10.250.1.254
 LAB_CIDR=${LAB_CIDR:-192.168.56.0/24}   # the lab network the tests create on m1, routed from the grader
@@ -56,6 +56,9 @@ start() {
     mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
     mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
     mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+    # As on a systemd host: Incus binds the member'"'"'s binfmt_misc into privileged containers, whose
+    # systemd-binfmt.service fails on a plain /proc directory (an entry the tests add is removed by `down`).
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
     exec /usr/libexec/incus/incusd --group root --logfile "$INCUS_DIR/incusd.log"' \
     </dev/null >"$BASE/$m.out" 2>&1 &
   echo $! > "$BASE/$m.pid"
@@ -67,8 +70,22 @@ start() {
   tail -5 "$BASE/$m.out" "$dir/incusd.log" >&2; log "$m incusd did not start"; return 1
 }
 
+# binfmt_misc is one table for the whole machine (the initial user namespace): what the labs' machines register
+# there is removed at `down`, what was there before is kept.
+binfmt_entries() { unshare -m sh -c 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc &&
+  ls /proc/sys/fs/binfmt_misc | grep -vx -e register -e status' || true; }
+binfmt_restore() {
+  [[ -f $BASE/binfmt.before ]] || return 0
+  local added; added=$(binfmt_entries | grep -vxF -f "$BASE/binfmt.before" || true)
+  [[ -z $added ]] && return 0
+  unshare -m sh -c 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc &&
+    for e in "$@"; do echo -1 > "/proc/sys/fs/binfmt_misc/$e"; done' sh $added
+  log "binfmt_misc entries the labs added, removed: $added"
+}
+
 up() {
   netns_up
+  mkdir -p "$BASE"; [[ -f $BASE/binfmt.before ]] || binfmt_entries > "$BASE/binfmt.before"
   start m1
   if ! inc m1 cluster list &>/dev/null; then
     inc m1 admin init --preseed <<EOF
@@ -138,6 +155,7 @@ down() {
     for p in $(ip netns pids "$NS-$m"); do log "killing leftover pid $p ($(ps -o comm= -p "$p"))"; kill -9 "$p" || true; done
     ip netns del "$NS-$m"
   done
+  binfmt_restore
   awk -v b="$BASE" 'index($2, b) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   losetup -a | awk -F: -v b="$BASE" 'index($0, b) {print $1}' | xargs -r -n1 losetup -d
   rm -rf "$BASE"

@@ -19,7 +19,8 @@ from labgrader.remote.tls import pem_fingerprint
 
 HERE = Path(__file__).parent
 BASE = Path(os.environ.get("LABGRADER_INCUS_TEST_DIR", "/var/lib/labgrader-incus-tests"))
-GRADER_NS = "lgit-grader"
+NS = os.environ.get("LABGRADER_INCUS_TEST_NS", "lgit")
+GRADER_NS = f"{NS}-grader"
 ADDRESSES = {"m1": "10.250.0.11:8443", "m2": "10.250.0.12:8443"}
 TIMINGS: dict[str, float] = {}  # printed at the end of the run (the issue asks for the figures)
 

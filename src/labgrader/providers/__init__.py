@@ -12,6 +12,7 @@ images instead of boxes, instances instead of containers, the exec API to read a
 from __future__ import annotations
 
 import importlib
+import shlex
 import shutil
 from abc import ABC, abstractmethod
 from functools import cache
@@ -46,6 +47,10 @@ class Provider(ABC):
         """The name of the image the lab's machines start from, built or imported first if missing.
 
         The plan records it (the Vagrantfile's box); one image per provider keeps `up` fast."""
+
+    def attach_network(self, lab: RunningLab, report: Report) -> None:
+        """Extend the lab's network (its namespace, bridge, DHCP and DNS, made by the lifecycle) to where the
+        machines run, when that is not this host. Called at every `up`, before the machines' own `up`."""
 
     @abstractmethod
     def states(self, lab: RunningLab) -> dict[str, str]:
@@ -101,8 +106,23 @@ _PROVIDERS = {
     "libvirt": ("vagrant_vm", "VagrantVmProvider", ("libvirt",)),
     "virtualbox": ("vagrant_vm", "VagrantVmProvider", ("virtualbox",)),
     "hyperv": ("vagrant_vm", "VagrantVmProvider", ("hyperv",)),
+    "incus": ("incus", "IncusProvider", ()),
 }
 NAMES = tuple(_PROVIDERS)
+
+
+def ssh_on_lab_network(lab: RunningLab, machine: str, command: list[str]) -> list[str]:
+    """ssh from inside the lab's namespace to the machine's lab address, as the box's `vagrant` user with
+    Vagrant's key, checking the host key `up` read from inside the machine: for every provider whose machines
+    are on the lab's network and start from labgrader's box."""
+    from .. import lab_inventory, paths
+
+    address = next(str(m.address) for m in lab.machines if m.name == machine)
+    options = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={lab.dir / 'ssh_known_hosts'}",
+               "-o", "LogLevel=ERROR", "-i", str(lab_inventory.ssh_key(paths.state_dir()))]
+    remote = command if len(command) <= 1 else [shlex.join(command)]
+    return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
+            f"vagrant@{address}", *remote]
 
 
 @cache

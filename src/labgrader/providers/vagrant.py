@@ -3,15 +3,14 @@ inside the lab's namespace with a scrubbed environment, and SSH as Vagrant's use
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import lab_inventory, netns, paths
+from .. import netns, paths
 from ..errors import LabError
-from . import Provider, Report
+from . import Provider, Report, ssh_on_lab_network
 
 if TYPE_CHECKING:
     import vagrant
@@ -58,11 +57,4 @@ class VagrantProvider(Provider):
             raise LabError(f"vagrant halt {machine} failed (log: {paths.display(lab.log_dir / log)})") from None
 
     def ssh_argv(self, lab: RunningLab, machine: str, command: list[str]) -> list[str]:
-        """ssh from inside the lab's namespace to the machine's lab address, as the box's `vagrant` user with
-        Vagrant's key, checking the host key `up` read from inside the machine."""
-        address = next(str(m.address) for m in lab.machines if m.name == machine)
-        options = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={lab.dir / 'ssh_known_hosts'}",
-                   "-o", "LogLevel=ERROR", "-i", str(lab_inventory.ssh_key(paths.state_dir()))]
-        remote = command if len(command) <= 1 else [shlex.join(command)]
-        return ["ip", "netns", "exec", lab.namespace, "ssh", *options, *(["-t"] if not command else []),
-                f"vagrant@{address}", *remote]
+        return ssh_on_lab_network(lab, machine, command)

@@ -1,0 +1,87 @@
+"""The Incus cluster this host is enrolled with (`labgrader cluster enrol`): where its API is, how it is trusted,
+and how this host reaches it — one root-only YAML file under the state directory.
+
+    address: 10.250.0.11:8443     # any member's API (HTTPS); or `socket: /var/lib/incus/unix.socket`
+    fingerprint: 5f3a…            # SHA-256 of the cluster's certificate, pinned
+    client_cert: client.crt       # this host's certificate, trusted by the cluster (relative to this file)
+    client_key: client.key
+    namespace: lgit-grader        # optional: the network namespace from which this host reaches the cluster
+    tunnel_local: 10.250.1.1      # this host's address as the members reach it (the labs' tunnels end here)
+
+Build side only: the check side never needs the cluster (a cluster lab is graded over its lab network).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+from ..errors import HostSetupError, InputError
+from ..yamlfile import read_yaml
+from .client import Client
+
+ENROL_ADVICE = "enrol this host first: `labgrader cluster enrol TOKEN --tunnel-local IP` (see docs/scale.md)"
+
+
+def config_path() -> Path:
+    """LABGRADER_INCUS_CONFIG, else `incus/cluster.yml` under the state directory."""
+    return Path(os.environ.get("LABGRADER_INCUS_CONFIG") or paths.state_dir() / "incus" / "cluster.yml")
+
+
+@dataclass(frozen=True)
+class Remote:
+    path: Path
+    address: str = ""
+    socket: str = ""
+    fingerprint: str = ""
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    namespace: str | None = None
+    tunnel_local: str = ""
+
+    def client(self) -> Client:
+        if self.socket:
+            return Client.unix(self.socket)
+        return Client.https(self.address, cert=str(self.client_cert), key=str(self.client_key),
+                            fingerprint=self.fingerprint, namespace=self.namespace)
+
+
+def load(path: Path | None = None) -> Remote:
+    """The enrolled cluster; HostSetupError when none is, InputError (`path: field: message`) when the file is bad."""
+    path = path or config_path()
+    if not path.is_file():
+        raise HostSetupError(f"no Incus cluster is enrolled ({paths.display(path)} is missing); {ENROL_ADVICE}")
+    shown = paths.display(path)
+    doc = read_yaml(path, shown)
+    if not isinstance(doc, dict):
+        raise InputError("not a mapping", path=shown)
+
+    def text(field: str, required: bool = True) -> str:
+        value = doc.get(field)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            raise InputError("missing or not a string", path=shown, field=field)
+        return value.strip()
+
+    def file(field: str) -> Path:
+        found = path.parent / text(field)
+        if not found.is_file():
+            raise InputError(f"{found} does not exist", path=shown, field=field)
+        return found
+
+    tunnel_local = text("tunnel_local")
+    try:
+        ipaddress.IPv4Address(tunnel_local)
+    except ValueError:
+        raise InputError(f"'{tunnel_local}' is not an IPv4 address", path=shown, field="tunnel_local") from None
+    namespace = text("namespace", required=False) or None
+    if doc.get("socket"):
+        return Remote(path, socket=text("socket"), namespace=namespace, tunnel_local=tunnel_local)
+    address = text("address")
+    if not address.rpartition(":")[2].isdigit():
+        raise InputError(f"'{address}' is not host:port", path=shown, field="address")
+    return Remote(path, address=address, fingerprint=text("fingerprint"), client_cert=file("client_cert"),
+                  client_key=file("client_key"), namespace=namespace, tunnel_local=tunnel_local)
