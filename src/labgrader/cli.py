@@ -155,6 +155,60 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return batch.exit_code(document)
 
 
+def cmd_session(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import labsession, paths
+    labsession.check_jobs(args.jobs)
+    candidates = labsession.read_candidates(Path(args.candidates))
+    scenario.load(args.scenario)  # an unknown scenario is one line, before any lab is touched
+    if args.action == "status":
+        statuses = labsession.read_statuses(candidates, lambda c: labsession.read_status(args.scenario, c), args.jobs)
+        table = Table("candidate", "lab", "running", "not running", title=f"session {args.scenario}")
+        for lab_status in statuses:
+            table.add_row(Text(lab_status.candidate.id), lab_status.candidate.lab, lab_status.running_share,
+                          Text(lab_status.summary()))
+        out.print(table)
+        return labsession.status_exit_code(statuses)
+    children, tally = labsession.Children(), {"failed": 0}
+    log_dir = labsession.log_path(args.scenario, candidates[0]).parent
+    console.print(f"{args.action}: {len(candidates)} lab(s) of {args.scenario}, {min(args.jobs, len(candidates))} "
+                  f"at a time; logs in {paths.display(log_dir)}", markup=False, soft_wrap=True)
+    with Progress(TextColumn(f"labs {args.action}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("", total=len(candidates))
+
+        def finished(outcome: labsession.Outcome, done: int, total: int) -> None:
+            tally["failed"] += outcome.result != labsession.OK
+            console.print(outcome.line(paths.display), markup=False, soft_wrap=True)
+            bar.update(task, completed=done, description=f"· {tally['failed']} not {args.action}")
+
+        def stop_children() -> None:
+            console.print(f"interrupted: no further lab is started; stopping the {len(children.running())} running "
+                          "(SIGTERM: each cleans up; Ctrl-C again kills them)", soft_wrap=True)
+            children.stop()
+
+        session = labsession.run_labs(
+            candidates, lambda c: labsession.lab_argv(args.action, args.scenario, c, provider=args.provider,
+                                                      profile=args.profile),
+            lambda c: labsession.log_path(args.scenario, c), children.run, args.jobs, args.action, finished,
+            stop_children)
+    table = Table("candidate", "lab", "result", "seconds", "log", title=f"session {args.action} {args.scenario}")
+    for o in session.outcomes:
+        table.add_row(Text(o.candidate.id), o.candidate.lab, o.result, f"{o.seconds:.0f}",
+                      o.log.name if o.result in (labsession.FAILED, labsession.INTERRUPTED) else "")
+    out.print(table)
+    out.print(f"{session.count(labsession.OK)}/{len(candidates)} labs {args.action}; logs in {paths.display(log_dir)}",
+              markup=False, soft_wrap=True)
+    if session.cut_short:
+        again = ("it rebuilds them and leaves the labs already up alone" if args.action == "up"
+                 else "it finishes removing them")
+        out.print(f"interrupted while working on {', '.join(o.candidate.lab for o in session.cut_short)}: they may "
+                  f"be half-{'built' if args.action == 'up' else 'removed'}; run the same `labgrader session "
+                  f"{args.action}` again: {again}", markup=False, soft_wrap=True)
+    return labsession.exit_code(session)
+
+
 def cmd_box(args: argparse.Namespace) -> int:
     built = box.ensure(_progress)
     out.print(f"{built.name} ({built.path})")
@@ -163,7 +217,7 @@ def cmd_box(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from . import lab
-    the_lab = lab.open_lab(args.scenario, args.profile, args.name)
+    the_lab = lab.open_lab(args.scenario, args.profile, args.name, args.provider)
     lab.up(the_lab, _progress, uploads.parse_given(args.archive))
     return 0
 
@@ -199,7 +253,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_test(args: argparse.Namespace) -> int:
     from . import lab, solving
-    result = solving.self_test(lab.open_lab(args.scenario, args.profile, args.name), _progress, keep=args.keep,
+    result = solving.self_test(lab.open_lab(args.scenario, args.profile, args.name, args.provider), _progress,
+                               keep=args.keep,
                                archives=uploads.parse_given(args.archive))
     for check in result.not_failing_on_fresh_lab:
         out.print(f"[red]did not fail on the fresh lab:[/] {check}")
@@ -223,6 +278,16 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         os.execvp(argv[0], argv)  # an interactive shell: hand the terminal over
     with lab.locked(the_lab, shared=True):
         return subprocess.run(argv).returncode
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from . import paths
+    from .incus import enrol
+    token = sys.stdin.readline() if args.token == "-" else args.token  # "-": kept out of the process list
+    done = enrol.enrol(token, tunnel_local=args.tunnel_local, address=args.address, namespace=args.namespace)
+    out.print(f"enrolled with the cluster at {done.address}: {paths.display(done.path)} "
+              f"(members: {', '.join(done.members)})", markup=False, soft_wrap=True)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +335,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", metavar="N", type=int, default=max(1, (os.cpu_count() or 2)),
                    help="candidates graded at once (default: the number of cores, %(default)s)")
     g.add_argument("--scenario", metavar="ID", help="the scenario, for inventories that do not name it")
+    se = verb("session", cmd_session, "one scenario's labs for a whole session, one per candidate: `up` builds "
+              "them, `status` shows whether their machines run, `down` removes them (exit 0 all up / running / "
+              "removed, 1 status: not all running, 3 some lab failed, 2 bad input, 130 interrupted)", lab=False)
+    se.formatter_class = argparse.RawDescriptionHelpFormatter  # the epilog's examples keep their lines
+    se.description = ("One scenario's labs for a whole session, one per candidate: `up` builds them, `status` "
+                       "shows\nwhether their machines run, `down` removes them. Exit 0 all up / running / removed, "
+                       "1 (status)\nnot all running, 3 some lab failed, 2 bad input, 130 interrupted.")
+    se.epilog = ("Each candidate's lab is named after its id (lower-cased) and built or removed by its own\n"
+                 "`labgrader up|down SCENARIO --name ID` process, N at a time; one lab failing never stops the\n"
+                 "others. Each one's output: .labgrader/logs/session-SCENARIO/ID.log. Ctrl-C starts no further lab\n"
+                 "and stops the running ones (SIGTERM, then they clean up); the labs they were on are named.\n\n"
+                 "example:\n  labgrader session up bloc1-integration --candidates groupe-a.txt --jobs 8\n"
+                 "  labgrader session status bloc1-integration --candidates groupe-a.txt\n"
+                 "  labgrader session down bloc1-integration --candidates groupe-a.txt")
+    se.add_argument("action", choices=["up", "status", "down"], help="up, status or down")
+    se.add_argument("scenario", metavar="SCENARIO", help="scenario id, e.g. bloc1-integration (see `list`)")
+    se.add_argument("--candidates", metavar="FILE", required=True, help="the candidates' pseudonymous ids, one per "
+                    "line (blank lines and # comments ignored); each id names its lab")
+    se.add_argument("--provider", choices=["incus"], help="what runs the machines, e.g. incus (passed to each `up`)")
+    se.add_argument("--profile", help="machine profile of the scenario (passed to each `up`)")
+    se.add_argument("--jobs", metavar="N", type=int, default=4, help="labs built, checked or removed at once "
+                    "(default: %(default)s)")
     u = verb("up", cmd_up, "bring a lab up (idempotent): box, network namespace, machines, inventory")
     verb("status", cmd_status, "show the lab's machines and whether their services answer (exit 1 if not all run)")
     verb("solve", cmd_solve, "apply the scenario's reference solution to the running lab", profile=False)
@@ -280,11 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="software a role needs that labgrader cannot download, e.g. glpi=glpi-10.0.18.tgz "
                          "(GLPI's release archive; or LABGRADER_GLPI_ARCHIVE=FILE); its SHA-256 must be pinned by "
                          "the role, or vouched for with LABGRADER_GLPI_ARCHIVE_SHA256")
+        sub.add_argument("--provider", choices=["incus"], help="run the embedded profile's containers elsewhere: "
+                         "incus = on the Incus cluster this host is enrolled with (`cluster enrol`); kept until down")
     verb("halt", cmd_halt, "stop the lab's machines, keeping them for a fast `up`")
     verb("down", cmd_down, "remove the lab entirely: containers, namespace, bridge, DHCP, state (idempotent)")
     s = verb("ssh", cmd_ssh, "open a shell on a machine, or run one command and return its exit code", profile=False)
     s.add_argument("machine", metavar="MACHINE", help="machine name, e.g. client1")
     s.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="a command to run instead of a shell")
+    cl = verb("cluster", cmd_cluster, "enrol this host with an Incus cluster (the incus provider)", lab=False)
+    cl.add_argument("action", choices=["enrol"], help="enrol: trust this host's new certificate with a token")
+    cl.add_argument("token", metavar="TOKEN", help="what `incus config trust add NAME` printed on a member "
+                    "(- reads it from standard input)")
+    cl.add_argument("--address", metavar="HOST:PORT", help="the member to ask (default: the token's addresses)")
+    cl.add_argument("--namespace", metavar="NS", help="the network namespace from which this host reaches the cluster")
+    cl.add_argument("--tunnel-local", metavar="IP", required=True,
+                    help="this host's address as the members reach it (the labs' tunnels end here)")
     return parser
 
 
