@@ -128,8 +128,8 @@ EOF
 
 down() {
   if pid_alive "$BASE/m1.pid"; then
-    for name in $(inc m1 list --all-projects -c n -f csv 2>/dev/null); do
-      inc m1 delete --force "$name" 2>/dev/null || log "could not delete instance $name"; done
+    inc m1 list --all-projects -c en -f csv 2>/dev/null | while IFS=, read -r project name; do
+      inc m1 delete --force --project "$project" "$name" 2>/dev/null || log "could not delete instance $name"; done
   fi
   for m in m2 m1; do
     pid_alive "$BASE/$m.pid" || continue
@@ -137,18 +137,8 @@ down() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"; log "$m incusd ($pid) stopped"
   done
-  # Containers (and their monitors) a dead member left behind: ours by their cgroup name, ended by PID.
-  # A killed init takes its children with it a moment later: wait (bounded) until none is left, or the loop
-  # devices stay busy below.
-  for _ in $(seq 50); do
-    local left=()
-    for f in /proc/[0-9]*/cgroup; do
-      grep -qE "lxc\.(payload|monitor)\.$NS-" "$f" 2>/dev/null || continue
-      local p=${f#/proc/}; p=${p%/cgroup}; left+=("$p"); kill -9 "$p" 2>/dev/null || true
-    done
-    [[ ${#left[@]} -eq 0 ]] && break
-    log "killed leftover container processes ${left[*]}"; sleep 0.2
-  done
+  # Containers (and their monitors) a dead member left behind, ended by PID.
+  kill_containers m1; kill_containers m2
   # dnsmasq and forkdns processes of ours live in our namespaces.
   for m in m1 m2 grader; do
     [[ -e /run/netns/$NS-$m ]] || continue
@@ -162,7 +152,37 @@ down() {
   log "down"
 }
 
+# The containers member M runs (their lxc monitors name its directory), every process of each killed by PID, found
+# by its cgroup. A killed init takes its children with it a moment later: wait (bounded) until none is left, or
+# the loop devices stay busy at `down`.
+kill_containers() {
+  local m=$1 names=() p f n
+  for p in $(pgrep -f "^\[lxc monitor\] $BASE/$m/containers "); do
+    names+=("$(tr '\0' '\n' < "/proc/$p/cmdline" | awk 'NF {last=$NF} END {print last}')")
+  done
+  [[ ${#names[@]} -eq 0 ]] && return 0
+  for _ in $(seq 50); do
+    local left=()
+    for f in /proc/[0-9]*/cgroup; do
+      for n in "${names[@]}"; do
+        grep -qE "lxc\.(payload|monitor)\.$n(/|$)" "$f" 2>/dev/null || continue
+        p=${f#/proc/}; p=${p%/cgroup}; left+=("$p"); kill -9 "$p" 2>/dev/null || true
+      done
+    done
+    [[ ${#left[@]} -eq 0 ]] && break
+    sleep 0.2
+  done
+  log "$m: containers killed: ${names[*]}"
+}
+
+# Member M lost as in a power cut: its incusd and every container it ran.
+crash() {
+  pid_alive "$BASE/$1.pid" && kill -9 "$(cat "$BASE/$1.pid")"
+  kill_containers "$1"
+  log "$1 crashed"
+}
+
 case ${1:-} in
-  up) up ;; down) down ;; start) start "$2" ;;
-  *) echo "usage: $0 up|start MEMBER|down" >&2; exit 2 ;;
+  up) up ;; down) down ;; start) start "$2" ;; crash) crash "$2" ;;
+  *) echo "usage: $0 up|start MEMBER|crash MEMBER|down" >&2; exit 2 ;;
 esac

@@ -22,6 +22,7 @@ BASE = Path(os.environ.get("LABGRADER_INCUS_TEST_DIR", "/var/lib/labgrader-incus
 NS = os.environ.get("LABGRADER_INCUS_TEST_NS", "lgit")
 GRADER_NS = f"{NS}-grader"
 ADDRESSES = {"m1": "10.250.0.11:8443", "m2": "10.250.0.12:8443"}
+TUNNEL_LOCAL = "10.250.1.1"  # the grader's address as the members reach it (cluster.sh)
 TIMINGS: dict[str, float] = {}  # printed at the end of the run (the issue asks for the figures)
 
 
@@ -35,6 +36,13 @@ def require_incus() -> None:
     if os.environ.get("LABGRADER_REQUIRE_LAB"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def incus(member: str, *args: str) -> str:
+    """The incus CLI on a member, as cluster.sh's `inc` runs it."""
+    argv = ["ip", "netns", "exec", f"{NS}-{member}", "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE",
+            f"INCUS_DIR={BASE / member}", "incus", *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
 
 
 def script(*args: str, timeout: float = 180) -> None:
@@ -53,6 +61,10 @@ class Cluster:
 
     def kill(self, member: str) -> None:
         os.kill(self.pid(member), signal.SIGKILL)
+
+    def crash(self, member: str) -> None:
+        """The member lost as in a power cut: its daemon and every container it ran, killed."""
+        script("crash", member)
 
     def start(self, member: str) -> None:
         script("start", member)

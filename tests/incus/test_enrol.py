@@ -7,25 +7,18 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 
 import pytest
 
 from labgrader import cli
 from labgrader.incus import remote
 
-from .conftest import BASE, GRADER_NS, NS
+from .conftest import GRADER_NS, TUNNEL_LOCAL, incus
 
 pytestmark = pytest.mark.timeout(300)
 
-TUNNEL_LOCAL = "10.250.1.1"
-
-
 def incus_m1(*args: str) -> str:
-    """The incus CLI on member 1, as cluster.sh's `inc` runs it."""
-    argv = ["ip", "netns", "exec", f"{NS}-m1", "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE",
-            f"INCUS_DIR={BASE / 'm1'}", "incus", *args]
-    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    return incus("m1", *args)
 
 
 def trusted_names() -> list[str]:
