@@ -99,7 +99,7 @@ def main() -> None:
         elapsed, result = run(*session, env=env)
         print(f"session up, all {args.labs} labs ready: {elapsed:.1f} s ({elapsed / args.labs:.1f} s per lab)"
               f"{'' if result.returncode == 0 else f' (exit {result.returncode})'}")
-        per_lab = [line for line in result.stdout.splitlines() if line.startswith("bench-")]
+        per_lab = [line for line in result.stderr.splitlines() if line.startswith("bench-")]  # as each finished
         print("\n".join(f"    {line}" for line in per_lab))
         time.sleep(20)
         usage, rss = [], []

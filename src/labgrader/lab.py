@@ -278,7 +278,8 @@ def up(lab: RunningLab, report: Report, archives: dict[str, Path] | None = None)
             report(f"lab {lab.id} was left half-built by an interrupted `up`: rebuilding it")
             _down(lab, lambda _: None)
             fresh = True
-        elif (lab.dir / "inventory.yml").is_file() and all(s == RUNNING for s in states.values()):
+        elif ((lab.dir / "inventory.yml").is_file() and all(s == RUNNING for s in states.values())
+              and netns.exists(lab.namespace)):  # machines elsewhere (a cluster) outlive this host's namespace
             report(f"lab {lab.id} is already up: nothing to do")
             return False
         if fresh and not provisioning:  # a half-built lab rebuilt from nothing

@@ -140,51 +140,58 @@ class IncusProvider(Provider):
         remote = self._remote()
         client, _, names = self._clients(lab)
         with _placement_lock():
-            placed = self._placement(client, names)
-            if placed is None:
-                placed = self._place(client, names, remote, report)
-        member = client.get(f"/1.0/cluster/members/{placed['member']}")
-        _grader_tunnel(lab.namespace, remote, int(placed["vni"]), member_address(member))
+            placed = self._placement(client, names) or self._place(client, names, report)
+            address = member_address(client.get(f"/1.0/cluster/members/{placed['member']}"))
+            self._ensure_network(client, names, tunnel_config(address, remote.tunnel_local, int(placed["vni"])))
+        _grader_tunnel(lab.namespace, remote, int(placed["vni"]), address)
         paths.write_private(lab.dir / "incus.json", json.dumps({**placed, "project": names.project,
                                                                 "network": names.network}, indent=1))
         report(f"cluster: member {placed['member']}, project {names.project}, network {names.network} "
                f"(VXLAN {placed['vni']} to {remote.tunnel_local})")
 
     def _placement(self, client: Client, names: Names) -> dict | None:
+        """Where the lab was placed, as its project records it (None: not placed yet)."""
         if not client.exists(f"/1.0/projects/{names.project}"):
             return None
         config = client.get(f"/1.0/projects/{names.project}").get("config") or {}
-        if not config.get("user.labgrader.member") or not client.exists(f"/1.0/networks/{names.network}"):
-            return None
+        if not config.get("user.labgrader.member") or not config.get("user.labgrader.vni"):
+            raise LabError(f"the Incus project {names.project} exists but labgrader did not place it: remove it, or "
+                           "choose another lab name")
         return {"member": config["user.labgrader.member"], "vni": config["user.labgrader.vni"]}
 
-    def _place(self, client: Client, names: Names, remote: remote_mod.Remote, report: Report) -> dict:
-        members = client.get("/1.0/cluster/members?recursion=1")
+    def _place(self, client: Client, names: Names, report: Report) -> dict:
+        """Choose the member and the tunnel's identifier, recorded in the lab's project as it is made (Incus
+        refuses a later change of a project's config that has its own features off)."""
         load: dict[str, int] = {}
         for project in client.get("/1.0/projects?recursion=1"):
             member = (project.get("config") or {}).get("user.labgrader.member")
             if member:
                 load[member] = load.get(member, 0) + 1
-        member = pick_member(members, load)
-        networks = client.get("/1.0/networks?recursion=1")
-        used = {int(n["config"][key]) for n in networks for key in (n.get("config") or {})
+        member = pick_member(client.get("/1.0/cluster/members?recursion=1"), load)
+        used = {int(value) for network in client.get("/1.0/networks?recursion=1")
+                for key, value in (network.get("config") or {}).items()
                 if key.startswith("tunnel.") and key.endswith(".id")}
-        vni = pick_vni(names.network, used)
-        address = member_address(next(m for m in members if m["server_name"] == member))
-        placed = {"member": member, "vni": str(vni)}
-        if not client.exists(f"/1.0/projects/{names.project}"):
-            # Images and profiles are the default project's: the box image is imported once for every lab. The
-            # placement is recorded as the project is made (a PATCH of a project's config is refused later).
-            client.run("POST", "/1.0/projects", {"name": names.project, "description": "labgrader lab", "config": {
-                "features.images": "false", "features.profiles": "false", "features.networks": "false",
-                "user.labgrader.member": member, "user.labgrader.vni": str(vni)}})
-        if not client.exists(f"/1.0/networks/{names.network}"):
-            for m in members:  # a cluster network is defined on every member first, then created
-                client.run("POST", f"/1.0/networks?target={m['server_name']}", {"name": names.network, "type": "bridge"})
-            client.run("POST", "/1.0/networks", {"name": names.network, "type": "bridge", "description": names.project,
-                                                 "config": tunnel_config(address, remote.tunnel_local, vni)})
+        vni = str(pick_vni(names.network, used))
+        # Images and profiles are the default project's: the box image is imported once for every lab.
+        client.run("POST", "/1.0/projects", {"name": names.project, "description": "labgrader lab", "config": {
+            "features.images": "false", "features.profiles": "false", "features.networks": "false",
+            "user.labgrader.member": member, "user.labgrader.vni": vni}})
         report(f"cluster: lab placed on {member}")
-        return placed
+        return {"member": member, "vni": vni}
+
+    def _ensure_network(self, client: Client, names: Names, config: dict[str, str]) -> None:
+        """The lab's network, defined on every member then created (how Incus makes a cluster network); one left
+        half-made by an interrupted `up` is made again."""
+        path = f"/1.0/networks/{names.network}"
+        if client.exists(path):
+            if client.get(path).get("status") == "Created":
+                return
+            client.run("DELETE", path)
+        for member in client.get("/1.0/cluster/members"):
+            client.run("POST", f"/1.0/networks?target={member.rsplit('/', 1)[-1]}",
+                       {"name": names.network, "type": "bridge"})
+        client.run("POST", "/1.0/networks", {"name": names.network, "type": "bridge", "description": names.project,
+                                             "config": config})
 
     # machines
     def states(self, lab: RunningLab) -> dict[str, str]:
