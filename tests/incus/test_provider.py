@@ -1,10 +1,10 @@
 """The incus provider on the real 2-member cluster, through labgrader's own commands run from this host, whose
 cluster calls and lab tunnels go through the grader's namespace (the enrolment says so):
 - `labgrader test bloc1-integration --provider incus` flips every check, as on a local lab;
-- a session of two candidates puts one lab on each member; member 2 lost (its daemon and containers killed):
-  `status` shows that lab's machines UNREACHABLE and `check` grades its criteria `error`, while the lab on member 1
-  runs and is graded as before; `down` of the lost lab fails saying why, and removes everything once the member
-  is back."""
+- a session of two candidates puts one lab on each member; `halt` then `up` of one starts it as it was;
+- member 2 lost (its daemon and containers killed): `status` shows that lab's machines UNREACHABLE and `check`
+  grades its criteria `error`, while the lab on member 1 runs and is graded as before; `down` of the lost lab
+  fails saying why, and removes everything once the member is back."""
 from __future__ import annotations
 
 import json
@@ -101,6 +101,14 @@ def test_a_lost_member_makes_its_labs_unreachable_and_their_checks_errors(grader
     assert sorted(placed.values()) == ["m1", "m2"], placed
     on_m2 = next(name for name, member in placed.items() if member == "m2")
     on_m1 = next(name for name, member in placed.items() if member == "m1")
+
+    # halt keeps the machines; up starts them again as they were, provisioning nothing twice.
+    assert labgrader(grader, "halt", SCENARIO, "--name", on_m1, timeout=300).returncode == 0
+    halted = labgrader(grader, "status", SCENARIO, "--name", on_m1, timeout=120)
+    assert halted.returncode == 1 and halted.stdout.count("STOPPED") == 3, halted.stdout
+    again = timed("up of a halted cluster lab", grader, "up", SCENARIO, "--name", on_m1, timeout=600)
+    assert again.returncode == 0 and "machines: starting" in again.stderr, again.stderr[-3000:]
+    assert "starting state" not in again.stderr, "the scenario's starting state is applied once, at creation"
 
     cluster.crash("m2")
     # The lost lab's machines: UNREACHABLE as soon as Incus notices (its records say Error, then Offline).
