@@ -129,3 +129,13 @@ def test_a_virtual_machine_profile_cannot_run_on_incus(tmp_path, monkeypatch):
     monkeypatch.setenv("LABGRADER_STATE", str(tmp_path))
     with pytest.raises(InputError, match="--provider: the profile full of bloc1-integration runs on"):
         lablib.open_lab("bloc1-integration", "full", name="seam-vm", provider="incus")
+
+
+def test_a_directory_upload_is_copied_whole_as_vagrant_does(tmp_path):
+    from labgrader.providers.incus import upload_files
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_text("a")
+    (tmp_path / "pkg" / "sub" / "b.py").write_text("b")
+    assert upload_files(tmp_path / "pkg", "/opt/double") == [
+        (tmp_path / "pkg" / "a.py", "/opt/double/a.py"), (tmp_path / "pkg" / "sub" / "b.py", "/opt/double/sub/b.py")]
+    assert upload_files(tmp_path / "pkg" / "a.py", "/tmp/a.py") == [(tmp_path / "pkg" / "a.py", "/tmp/a.py")]

@@ -352,7 +352,9 @@ def _provision(lab: RunningLab, client: Client, machine: str, log: Path) -> None
           mode=0o600)
     try:
         for upload in entry["files"]:
-            _push(client, machine, upload["destination"], Path(upload["source"]).read_bytes(), mode=0o644)
+            for source, destination in upload_files(Path(upload["source"]), upload["destination"]):
+                _push(client, machine, destination, source.read_bytes(), mode=0o755 if os.access(source, os.X_OK)
+                      else 0o644)
         for n, script in enumerate(entry["scripts"]):
             target = f"{PROVISION_DIR}/{n:02d}-{Path(script).name}"
             _push(client, machine, target, (root / script).read_bytes(), mode=0o700)
@@ -368,6 +370,14 @@ def _provision(lab: RunningLab, client: Client, machine: str, log: Path) -> None
             client.exec(machine, ["rm", "-rf", PROVISION_DIR], timeout=60)
         except LabError:
             pass  # the machine is being thrown away by the caller's clean-up anyway
+
+
+def upload_files(source: Path, destination: str) -> list[tuple[Path, str]]:
+    """(file here, path in the machine) for one upload: a directory is copied whole, as Vagrant's file
+    provisioner does (the GLPI double's package is one)."""
+    if not source.is_dir():
+        return [(source, destination)]
+    return [(f, f"{destination}/{f.relative_to(source).as_posix()}") for f in sorted(source.rglob("*")) if f.is_file()]
 
 
 def _push(client: Client, machine: str, path: str, data: bytes, *, mode: int) -> None:
