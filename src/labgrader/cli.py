@@ -271,7 +271,10 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_ssh(args: argparse.Namespace) -> int:
     from . import lab
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = args.command
+    while command[:1] == ["--name"] and len(command) > 1:  # `ssh SCENARIO MACHINE --name NAME -- CMD`: argparse
+        args.name, command = command[1], command[2:]        # leaves options after MACHINE in the command
+    command = command[1:] if command[:1] == ["--"] else command
     the_lab = lab.open_lab(args.scenario, name=args.name)
     argv = lab.ssh_argv(the_lab, args.machine, command)
     if not command:

@@ -1,6 +1,7 @@
 """The incus provider on the real 2-member cluster, through labgrader's own commands run from this host, whose
 cluster calls and lab tunnels go through the grader's namespace (the enrolment says so):
-- `labgrader test bloc1-integration --provider incus` flips every check, as on a local lab;
+- `labgrader test … --provider incus` flips every check, as on a local lab (bloc1-integration; bloc2-inventaire on
+  its GLPI double, whose package is a directory pushed into the machine);
 - a session of two candidates puts one lab on each member; `halt` then `up` of one starts it as it was;
 - member 2 lost (its daemon and containers killed): `status` shows that lab's machines UNREACHABLE and `check`
   grades its criteria `error`, while the lab on member 1 runs and is graded as before; `down` of the lost lab
@@ -36,8 +37,8 @@ def grader(cluster, tmp_path_factory):
     assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
     yield env
     # Whatever a failed test left: the labs of this module, removed through labgrader (the cluster goes anyway).
-    for name in ("inc-flip", *CANDIDATES):
-        subprocess.run([*LABGRADER, "down", SCENARIO, "--name", name], env=env, capture_output=True, timeout=300)
+    for scenario, name in ((SCENARIO, "inc-flip"), ("bloc2-inventaire", "inc-flip"), *((SCENARIO, c) for c in CANDIDATES)):
+        subprocess.run([*LABGRADER, "down", scenario, "--name", name], env=env, capture_output=True, timeout=300)
 
 
 def state_of(env) -> Path:
@@ -79,13 +80,15 @@ def tunnels_in_grader_namespace() -> str:
                           text=True, check=True).stdout
 
 
-def test_self_test_flips_every_check_on_the_cluster(grader):
-    result = timed("labgrader test bloc1-integration --provider incus (up, check, solve, check, down)", grader,
-                   "test", SCENARIO, "--name", "inc-flip", "--provider", "incus")
+# bloc2-inventaire's double profile uploads a whole directory (the GLPI double) before its role's scripts run.
+@pytest.mark.parametrize("scenario, profile, checks", [(SCENARIO, "embedded", 14), ("bloc2-inventaire", "double", 4)])
+def test_self_test_flips_every_check_on_the_cluster(grader, scenario, profile, checks):
+    result = timed(f"labgrader test {scenario} --profile {profile} --provider incus (up, check, solve, check, down)",
+                   grader, "test", scenario, "--profile", profile, "--name", "inc-flip", "--provider", "incus")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     progress = result.stderr  # `up`'s progress lines; the verdict is on stdout
     assert "cluster: member m1" in progress and "VXLAN" in progress, progress[-3000:]
-    assert f"{SCENARIO}: 14 of 14 checks flipped from failed to passed" in result.stdout
+    assert f"{scenario}: {checks} of {checks} checks flipped from failed to passed" in result.stdout
     assert labgrader_resources() == {"projects": [], "networks": [], "instances": []}
     assert not tunnels_in_grader_namespace().strip()
 

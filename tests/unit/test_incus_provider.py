@@ -139,3 +139,12 @@ def test_a_directory_upload_is_copied_whole_as_vagrant_does(tmp_path):
     assert upload_files(tmp_path / "pkg", "/opt/double") == [
         (tmp_path / "pkg" / "a.py", "/opt/double/a.py"), (tmp_path / "pkg" / "sub" / "b.py", "/opt/double/sub/b.py")]
     assert upload_files(tmp_path / "pkg" / "a.py", "/tmp/a.py") == [(tmp_path / "pkg" / "a.py", "/tmp/a.py")]
+
+
+def test_ssh_takes_the_lab_name_written_after_the_machine(tmp_path, monkeypatch, capsys):
+    """docs/scale.md's `labgrader ssh SCENARIO MACHINE --name ID -- CMD`: argparse hands what follows MACHINE to
+    the command; the lab's name must still be the one asked for, not the scenario's."""
+    from labgrader import cli
+    monkeypatch.setenv("LABGRADER_STATE", str(tmp_path))
+    assert cli.main(["ssh", "bloc1-integration", "client1", "--name", "cand-0042", "--", "hostname"]) == 2
+    assert "lab cand-0042 is not up" in capsys.readouterr().err

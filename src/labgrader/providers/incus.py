@@ -353,8 +353,11 @@ def _provision(lab: RunningLab, client: Client, machine: str, log: Path) -> None
     try:
         for upload in entry["files"]:
             for source, destination in upload_files(Path(upload["source"]), upload["destination"]):
-                _push(client, machine, destination, source.read_bytes(), mode=0o755 if os.access(source, os.X_OK)
-                      else 0o644)
+                try:
+                    data = source.read_bytes()
+                except OSError as exc:
+                    raise LabError(f"{machine}: cannot read {source} to upload it ({exc.strerror})") from None
+                _push(client, machine, destination, data, mode=0o755 if os.access(source, os.X_OK) else 0o644)
         for n, script in enumerate(entry["scripts"]):
             target = f"{PROVISION_DIR}/{n:02d}-{Path(script).name}"
             _push(client, machine, target, (root / script).read_bytes(), mode=0o700)
