@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import stat
 from datetime import datetime, timezone
@@ -96,10 +97,10 @@ def test_a_cluster_join_token_is_not_a_trust_token():
 
 
 def test_the_enrolment_document_is_remote_format():
-    assert enrol.enrolment_document("10.250.0.11:8443", FINGERPRINT, None, "10.250.1.1") == {
+    assert enrol.enrolment_document("10.250.0.11:8443", FINGERPRINT, None, "10.250.1.1", "3fa9c1") == {
         "address": "10.250.0.11:8443", "fingerprint": FINGERPRINT, "client_cert": "client.crt",
-        "client_key": "client.key", "tunnel_local": "10.250.1.1"}
-    assert enrol.enrolment_document("a:1", FINGERPRINT, "lgit-grader", "10.250.1.1")["namespace"] == "lgit-grader"
+        "client_key": "client.key", "tunnel_local": "10.250.1.1", "owner": "3fa9c1"}
+    assert enrol.enrolment_document("a:1", FINGERPRINT, "lgit-grader", "10.250.1.1", "x")["namespace"] == "lgit-grader"
 
 
 # --- the whole enrolment, against a fake Incus API ----------------------------------------------------------------
@@ -176,9 +177,10 @@ def test_enrol_writes_a_private_file_remote_reads(fake_cluster, config, capsys):
     assert sorted(p.name for p in config.parent.iterdir()) == ["client.crt", "client.key", "cluster.yml"]
     text = config.read_text()
     assert SECRET not in text and token not in text
-    assert yaml.safe_load(text) == {"address": fake_cluster.address, "fingerprint": fake_cluster.fingerprint,
-                                    "client_cert": "client.crt", "client_key": "client.key",
-                                    "tunnel_local": "10.250.1.1"}
+    written = yaml.safe_load(text)
+    assert re.fullmatch(r"[0-9a-f]{6}", written.pop("owner")), "a first enrolment names this host's labs anew"
+    assert written == {"address": fake_cluster.address, "fingerprint": fake_cluster.fingerprint,
+                       "client_cert": "client.crt", "client_key": "client.key", "tunnel_local": "10.250.1.1"}
     loaded = remote.load()
     assert (loaded.address, loaded.tunnel_local, loaded.namespace) == (fake_cluster.address, "10.250.1.1", None)
     assert loaded.client_key == config.parent / "client.key"
@@ -231,3 +233,15 @@ def test_bad_options_before_anything_is_made(options, field, config):
     with pytest.raises(InputError) as caught:
         enrol.enrol(encode(token_doc()), **options)
     assert caught.value.field == field and not config.parent.exists()
+
+
+def test_a_new_enrolment_keeps_the_owner_that_names_the_labs_already_on_the_cluster(tmp_path):
+    (tmp_path / "client.crt").write_text("c")
+    (tmp_path / "client.key").write_text("k")
+    config = tmp_path / "cluster.yml"
+    config.write_text("address: a:1\nfingerprint: ab\nclient_cert: client.crt\nclient_key: client.key\n"
+                      "tunnel_local: 10.0.0.1\nowner: 3fa9c1\n")
+    assert remote.owner_of(config) == "3fa9c1"
+    config.write_text("not: [a, valid enrolment")
+    assert re.fullmatch(r"[0-9a-f]{6}", remote.owner_of(config))
+    assert remote.owner_of(tmp_path / "none.yml") != remote.owner_of(tmp_path / "none.yml")

@@ -97,6 +97,7 @@ def test_an_enrolment_file_reads_back(tmp_path):
     (GOOD.replace("10.250.0.11:8443", "10.250.0.11"), "address"),
     (GOOD.replace("client.crt", "missing.crt"), "client_cert"),
     (GOOD.replace("fingerprint: ab\n", ""), "fingerprint"),
+    (GOOD + "owner: Grader-1\n", "owner"),
 ])
 def test_a_bad_enrolment_file_is_one_line_naming_its_field(tmp_path, text, field):
     with pytest.raises(InputError) as error:

@@ -184,12 +184,14 @@ def member_names(client: Client) -> list[str]:
 
 # --- the enrolment file ------------------------------------------------------------------------------------------
 
-def enrolment_document(address: str, fingerprint: str, namespace: str | None, tunnel_local: str) -> dict:
+def enrolment_document(address: str, fingerprint: str, namespace: str | None, tunnel_local: str,
+                       owner: str) -> dict:
     """remote.py's format (client_cert/client_key relative to the file)."""
     doc = {"address": address, "fingerprint": fingerprint, "client_cert": CERT_FILE, "client_key": KEY_FILE}
     if namespace:
         doc["namespace"] = namespace
     doc["tunnel_local"] = tunnel_local
+    doc["owner"] = owner
     return doc
 
 
@@ -229,7 +231,8 @@ def enrol(token_text: str, *, tunnel_local: str, address: str | None = None, nam
         used, client = first_answering(token, addresses or list(token.addresses), cert, key, namespace)
         trust(client, token, used)
         members = member_names(client)
-        install(staging, config, enrolment_document(used, token.fingerprint, namespace, tunnel_local))
+        install(staging, config, enrolment_document(used, token.fingerprint, namespace, tunnel_local,
+                                                    remote.owner_of(config)))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Enrolment(config, used, members)

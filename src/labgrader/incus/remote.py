@@ -7,6 +7,7 @@ and how this host reaches it — one root-only YAML file under the state directo
     client_key: client.key
     namespace: lgit-grader        # optional: the network namespace from which this host reaches the cluster
     tunnel_local: 10.250.1.1      # this host's address as the members reach it (the labs' tunnels end here)
+    owner: 3fa9c1                 # this host's labs on the cluster are named lg-<owner>-<lab>; kept on re-enrolment
 
 Build side only: the check side never needs the cluster (a cluster lab is graded over its lab network).
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from ..errors import HostSetupError, InputError
 from ..yamlfile import read_yaml
 from .client import Client
 
+OWNER = re.compile(r"^[a-z0-9]{1,12}$")
 ENROL_ADVICE = "enrol this host first: `labgrader cluster enrol TOKEN --tunnel-local IP` (see docs/scale.md)"
 
 
@@ -40,6 +44,7 @@ class Remote:
     client_key: Path | None = None
     namespace: str | None = None
     tunnel_local: str = ""
+    owner: str = "local"
 
     def client(self) -> Client:
         if self.socket:
@@ -78,10 +83,23 @@ def load(path: Path | None = None) -> Remote:
     except ValueError:
         raise InputError(f"'{tunnel_local}' is not an IPv4 address", path=shown, field="tunnel_local") from None
     namespace = text("namespace", required=False) or None
+    owner = text("owner", required=False) or "local"
+    if not OWNER.match(owner):
+        raise InputError(f"'{owner}' is not 1 to 12 lower-case letters or digits", path=shown, field="owner")
     if doc.get("socket"):
-        return Remote(path, socket=text("socket"), namespace=namespace, tunnel_local=tunnel_local)
+        return Remote(path, socket=text("socket"), namespace=namespace, tunnel_local=tunnel_local, owner=owner)
     address = text("address")
     if not address.rpartition(":")[2].isdigit():
         raise InputError(f"'{address}' is not host:port", path=shown, field="address")
     return Remote(path, address=address, fingerprint=text("fingerprint"), client_cert=file("client_cert"),
-                  client_key=file("client_key"), namespace=namespace, tunnel_local=tunnel_local)
+                  client_key=file("client_key"), namespace=namespace, tunnel_local=tunnel_local, owner=owner)
+
+
+def owner_of(path: Path) -> str:
+    """The owner an enrolment file names, so that a new enrolment (a renewed certificate) keeps the names of the
+    labs already on the cluster; a new random one for a first enrolment."""
+    try:
+        existing = load(path).owner if path.is_file() else ""
+    except (InputError, HostSetupError):
+        existing = ""
+    return existing if existing and existing != "local" else secrets.token_hex(3)

@@ -118,8 +118,11 @@ class IncusProvider(Provider):
 
     def _names(self, lab: RunningLab, remote: remote_mod.Remote | None = None) -> Names:
         remote = remote or self._remote()
-        owner = paths.sha256_file(remote.client_cert)[:6] if remote.client_cert else "local"
-        return names_for(owner, lab.id)
+        recorded = lab.dir / "incus.json"  # what `up` made is found again by the names it used
+        if recorded.is_file():
+            placed = json.loads(recorded.read_text())
+            return Names(project=placed["project"], network=placed["network"])
+        return names_for(remote.owner, lab.id)
 
     def _clients(self, lab: RunningLab) -> tuple[Client, Client, Names]:
         """(the cluster's client, the same in the lab's project, the lab's names)."""
