@@ -6,8 +6,9 @@ steps. It asks a provider only what depends on the machines' technology, through
 modelled on Molecule's drivers. Every method takes the lab (a `RunningLab`) because a provider keeps no state
 of its own: whatever it must remember lives under `lab.dir` or in its engine, so a new process finds it again.
 
-A provider need not use Vagrant: an Incus provider (a cluster engine over REST) fits the same methods —
-images instead of boxes, instances instead of containers, the exec API to read a file or open a shell.
+A provider need not use Vagrant: the Incus provider (`incus.py`, a cluster engine over REST) fits the same
+methods — an image instead of a box, instances instead of containers, the exec API to provision and read a file —
+plus `attach_network`, which carries the lab's network to where its machines run.
 """
 from __future__ import annotations
 
