@@ -18,20 +18,16 @@ from .errors import InputError, LabError
 from .remote.evidence import Recorder, inert
 
 
-def checks_dir() -> Path:
-    return paths.checks_dir()
-
-
 def check_files(activity: str) -> list[Path]:
     """checks/bloc<N>/test_a<bloc>_<n>_*.py: an activity's check modules (one per scenario of the activity)."""
     bloc, number = activity.removeprefix("A").split(".")
-    return sorted(checks_dir().glob(f"bloc{bloc}/test_a{bloc}_{number}_*.py"))
+    return sorted(paths.checks_dir().glob(f"bloc{bloc}/test_a{bloc}_{number}_*.py"))
 
 
 def scenario_check_files(scenario: scenario_mod.Scenario) -> list[Path]:
     """The modules a scenario grades: those it names (`checks:`), else every module of its activity."""
     if scenario.checks:
-        return [checks_dir() / module for module in scenario.checks]
+        return [paths.checks_dir() / module for module in scenario.checks]
     return check_files(scenario.activity)
 
 
@@ -53,7 +49,7 @@ def run_checks(scenario_id: str, inventory_path: Path, candidate: str, out: Path
     inventory_mod.load(inventory_path)  # bad input is reported here, before pytest starts
     files = scenario_check_files(scenario)
     if not files:
-        raise InputError(f"no checks for activity {scenario.activity} under {paths.display(checks_dir())}")
+        raise InputError(f"no checks for activity {scenario.activity} under {paths.display(paths.checks_dir())}")
     out.mkdir(parents=True, exist_ok=True)
     log = out / "checks.log"
     for stale in ("report.json", "junit.xml", "report.html"):
@@ -114,10 +110,11 @@ def collect_checks() -> list[tuple[str, str | None, bool]]:
     """(node id, criterion id or None, supporting) of every check under checks/, without running any."""
     collector = _MarkerCollector()
     with open("/dev/null", "w") as sink, contextlib.redirect_stdout(sink):
-        status = pytest.main([str(checks_dir()), "--collect-only", "-q", "-p", "no:cacheprovider",
+        status = pytest.main([str(paths.checks_dir()), "--collect-only", "-q", "-p", "no:cacheprovider",
                               "--rootdir", str(paths.project_root())], plugins=[collector])
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise InputError(f"the checks under {paths.display(checks_dir())} do not collect (pytest exit {int(status)})")
+        raise InputError(f"the checks under {paths.display(paths.checks_dir())} do not collect "
+                         f"(pytest exit {int(status)})")
     return collector.checks
 
 
