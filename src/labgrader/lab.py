@@ -345,14 +345,22 @@ def wait_ready(lab: RunningLab, report: Report, timeout: float = READY_TIMEOUT_S
     def probe_all() -> None:
         deadline = time.monotonic() + timeout
         for machine, probe in probes:
-            while not _tcp_open(str(machine.address), probe.tcp):
-                if time.monotonic() > deadline:
-                    raise LabError(f"{machine.name}: {probe.what} (port {probe.tcp}) did not answer within "
-                                   f"{timeout:.0f} s (logs: {paths.display(lab.log_dir)})")
-                time.sleep(0.25)
+            if not port_opens(str(machine.address), probe.tcp, deadline):
+                raise LabError(f"{machine.name}: {probe.what} (port {probe.tcp}) did not answer within "
+                               f"{timeout:.0f} s (logs: {paths.display(lab.log_dir)})")
             report(f"  {machine.name}: {probe.what} answers")
 
     netns.run_inside(lab.namespace, probe_all)
+
+
+def port_opens(address: str, port: int, deadline: float) -> bool:
+    """Whether address:port accepts a connection before `deadline` (time.monotonic()), asked every 0.25 s.
+    Called inside the lab's namespace, once for the whole wait."""
+    while not _tcp_open(address, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+    return True
 
 
 def _tcp_open(address: str, port: int) -> bool:

@@ -325,14 +325,11 @@ def _grader_tunnel(namespace: str, remote: remote_mod.Remote, vni: int, member: 
 def _wait_ssh(lab: RunningLab, address: str, machine: str, log: Path) -> None:
     """The machine answers SSH on its lab address, from the lab's namespace (as Vagrant waits before provisioning):
     it has its address from the lab's DHCP, through the tunnel."""
-    from ..lab import _tcp_open
+    from ..lab import port_opens
     from ..netns import run_inside
     deadline = time.monotonic() + SSH_WAIT_S
-    while not run_inside(lab.namespace, lambda: _tcp_open(address, 22)):
-        if time.monotonic() > deadline:
-            raise LabError(f"{machine}: SSH did not answer on {address} within {SSH_WAIT_S} s "
-                           f"(log: {paths.display(log)})")
-        time.sleep(0.5)
+    if not run_inside(lab.namespace, lambda: port_opens(address, 22, deadline)):
+        raise LabError(f"{machine}: SSH did not answer on {address} within {SSH_WAIT_S} s (log: {paths.display(log)})")
 
 
 def _require_binfmt(client: Client, machine: str, member: str) -> None:
