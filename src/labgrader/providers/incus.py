@@ -141,7 +141,7 @@ class IncusProvider(Provider):
     # placement: the project, the member and the network, made once per lab
     def attach_network(self, lab: RunningLab, report: Report) -> None:
         remote = self._remote()
-        client, _, names = self._clients(lab)
+        client, names = remote.client(), self._names(lab, remote)
         with _placement_lock():
             placed = self._placement(client, names) or self._place(client, names, report)
             address = member_address(client.get(f"/1.0/cluster/members/{placed['member']}"))
@@ -348,25 +348,29 @@ def _provision(lab: RunningLab, client: Client, machine: str, log: Path) -> None
     secrets = json.loads((lab.dir / "secrets.json").read_text()).get(machine, {})
     entry = next(m for m in plan["machines"] if m["name"] == machine)
     root = paths.project_root()
-    _push(client, machine, f"{PROVISION_DIR}/env", environment_file({**plan["env"], **entry["env"], **secrets}).encode(),
-          mode=0o600)
+    environment = environment_file({**plan["env"], **entry["env"], **secrets}).encode()
+    files = [(f"{PROVISION_DIR}/env", environment, 0o600)]
+    for upload in entry["files"]:
+        for source, destination in upload_files(Path(upload["source"]), upload["destination"]):
+            try:
+                data = source.read_bytes()
+            except OSError as exc:
+                raise LabError(f"{machine}: cannot read {source} to upload it ({exc.strerror})") from None
+            files.append((destination, data, 0o755 if os.access(source, os.X_OK) else 0o644))
+    scripts = []  # (where in the machine, its name for the log), in order
+    for n, script in enumerate(entry["scripts"]):
+        target = f"{PROVISION_DIR}/{n:02d}-{Path(script).name}"
+        files.append((target, (root / script).read_bytes(), 0o700))
+        scripts.append((target, Path(script).name))
     try:
-        for upload in entry["files"]:
-            for source, destination in upload_files(Path(upload["source"]), upload["destination"]):
-                try:
-                    data = source.read_bytes()
-                except OSError as exc:
-                    raise LabError(f"{machine}: cannot read {source} to upload it ({exc.strerror})") from None
-                _push(client, machine, destination, data, mode=0o755 if os.access(source, os.X_OK) else 0o644)
-        for n, script in enumerate(entry["scripts"]):
-            target = f"{PROVISION_DIR}/{n:02d}-{Path(script).name}"
-            _push(client, machine, target, (root / script).read_bytes(), mode=0o700)
+        _push(client, machine, files)
+        for target, name in scripts:
             result = client.exec(machine, ["/bin/sh", "-c", f". {PROVISION_DIR}/env && exec {shlex.quote(target)}"],
                                  timeout=SCRIPT_TIMEOUT_S)
             with log.open("a") as out:
-                out.write(f"==> {machine}: {Path(script).name} (exit {result.status})\n{result.stdout}{result.stderr}")
+                out.write(f"==> {machine}: {name} (exit {result.status})\n{result.stdout}{result.stderr}")
             if result.status != 0:
-                raise LabError(f"{machine}: provisioning script {Path(script).name} exited {result.status} "
+                raise LabError(f"{machine}: provisioning script {name} exited {result.status} "
                                f"(log: {paths.display(log)})")
     finally:
         try:
@@ -383,10 +387,15 @@ def upload_files(source: Path, destination: str) -> list[tuple[Path, str]]:
     return [(f, f"{destination}/{f.relative_to(source).as_posix()}") for f in sorted(source.rglob("*")) if f.is_file()]
 
 
-def _push(client: Client, machine: str, path: str, data: bytes, *, mode: int) -> None:
-    """A file written into the instance as root (its parent directories made as needed)."""
-    parent = str(Path(path).parent)
-    client.exec(machine, ["mkdir", "-p", "-m", "0700" if parent == PROVISION_DIR else "0755", parent], timeout=60)
-    client.run("POST", f"/1.0/instances/{machine}/files?path={urllib.parse.quote(path)}", data=data,
-               headers={"Content-Type": "application/octet-stream", "X-Incus-type": "file", "X-Incus-uid": "0",
-                        "X-Incus-gid": "0", "X-Incus-mode": f"{mode:04o}", "X-Incus-write": "overwrite"})
+def _push(client: Client, machine: str, files: list[tuple[str, bytes, int]]) -> None:
+    """Files (path, content, mode) written into the instance as root: their directories made first, in one exec
+    (the provisioning directory root-only), then each file through the API."""
+    parents = sorted({str(Path(path).parent) for path, _, _ in files} - {PROVISION_DIR})
+    made = client.exec(machine, ["/bin/sh", "-c", 'mkdir -p -m 0700 "$1" && shift && { [ $# -eq 0 ] || mkdir -p -m 0755 -- "$@"; }',
+                                 "sh", PROVISION_DIR, *parents], timeout=60)
+    if made.status != 0:
+        raise LabError(f"{machine}: cannot make {', '.join([PROVISION_DIR, *parents])}: {made.stderr.strip()[-200:]}")
+    for path, data, mode in files:
+        client.run("POST", f"/1.0/instances/{machine}/files?path={urllib.parse.quote(path)}", data=data,
+                   headers={"Content-Type": "application/octet-stream", "X-Incus-type": "file", "X-Incus-uid": "0",
+                            "X-Incus-gid": "0", "X-Incus-mode": f"{mode:04o}", "X-Incus-write": "overwrite"})
