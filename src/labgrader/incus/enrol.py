@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
 import os
 import re
@@ -85,7 +84,7 @@ def parse_token(text: str, now: datetime | None = None) -> TrustToken:
     if not isinstance(addresses, list) or not addresses:
         raise InputError("missing or empty", path=TOKEN, field="addresses")
     for address in addresses:
-        check_address(address, path=TOKEN, field="addresses")
+        remote.check_address(address, path=TOKEN, field="addresses")
     expires_at = parse_expiry(doc.get("expires_at"))
     if expires_at is not None and expires_at <= (now or datetime.now(timezone.utc)):
         raise InputError(f"the token expired at {expires_at.isoformat(timespec='seconds')}; {NEW_TOKEN_ADVICE}",
@@ -105,20 +104,6 @@ def parse_expiry(value: object) -> datetime | None:
         raise InputError(f"{str(value)[:40]!r} is not an RFC 3339 date", path=TOKEN, field="expires_at")
     when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
     return None if when.year <= 1 else when
-
-
-def check_address(address: object, *, path: str, field: str) -> str:
-    """host:port, as remote.load() wants it."""
-    if not isinstance(address, str) or not address.rpartition(":")[0] or not address.rpartition(":")[2].isdigit():
-        raise InputError(f"{str(address)[:60]!r} is not host:port", path=path, field=field)
-    return address
-
-
-def check_tunnel_local(address: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(address))
-    except ValueError:
-        raise InputError(f"'{address}' is not an IPv4 address", field="--tunnel-local") from None
 
 
 # --- this host's client certificate ------------------------------------------------------------------------------
@@ -218,8 +203,8 @@ def enrol(token_text: str, *, tunnel_local: str, address: str | None = None, nam
           config: Path | None = None) -> Enrolment:
     """Trust this host on the token's cluster and write the enrolment file; an old one is replaced only on
     success (the new key is made aside)."""
-    tunnel_local = check_tunnel_local(tunnel_local)
-    addresses = [check_address(address, path="", field="--address")] if address else None
+    tunnel_local = remote.check_ipv4(tunnel_local, field="--tunnel-local")
+    addresses = [remote.check_address(address, field="--address")] if address else None
     if namespace and not netjoin.exists(namespace):
         raise InputError(f"no network namespace '{namespace}' (see `ip netns list`)", field="--namespace")
     token = parse_token(token_text)

@@ -77,22 +77,30 @@ def load(path: Path | None = None) -> Remote:
             raise InputError(f"{found} does not exist", path=shown, field=field)
         return found
 
-    tunnel_local = text("tunnel_local")
-    try:
-        ipaddress.IPv4Address(tunnel_local)
-    except ValueError:
-        raise InputError(f"'{tunnel_local}' is not an IPv4 address", path=shown, field="tunnel_local") from None
+    tunnel_local = check_ipv4(text("tunnel_local"), path=shown, field="tunnel_local")
     namespace = text("namespace", required=False) or None
     owner = text("owner", required=False) or "local"
     if not OWNER.match(owner):
         raise InputError(f"'{owner}' is not 1 to 12 lower-case letters or digits", path=shown, field="owner")
     if doc.get("socket"):
         return Remote(path, socket=text("socket"), namespace=namespace, tunnel_local=tunnel_local, owner=owner)
-    address = text("address")
-    if not address.rpartition(":")[2].isdigit():
-        raise InputError(f"'{address}' is not host:port", path=shown, field="address")
+    address = check_address(text("address"), path=shown, field="address")
     return Remote(path, address=address, fingerprint=text("fingerprint"), client_cert=file("client_cert"),
                   client_key=file("client_key"), namespace=namespace, tunnel_local=tunnel_local, owner=owner)
+
+
+def check_address(address: object, *, path: str | None = None, field: str) -> str:
+    """host:port, as the enrolment file, the token and `--address` give a member's API."""
+    if not isinstance(address, str) or not address.rpartition(":")[0] or not address.rpartition(":")[2].isdigit():
+        raise InputError(f"{str(address)[:60]!r} is not host:port", path=path, field=field)
+    return address
+
+
+def check_ipv4(address: str, *, path: str | None = None, field: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(address))
+    except ValueError:
+        raise InputError(f"'{address}' is not an IPv4 address", path=path, field=field) from None
 
 
 def owner_of(path: Path) -> str:
